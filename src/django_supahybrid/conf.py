@@ -1,0 +1,106 @@
+"""The ``SUPAHYBRID`` settings dict: defaults, validation and typed access.
+
+Settings are read lazily, on first use, never at import time, and re-read whenever
+``SUPAHYBRID`` changes (``override_settings`` in tests), so the rest of the library
+calls :func:`app_settings` each time it needs a value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from functools import cache
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+
+__all__ = ["SupaHybridSettings", "app_settings", "reload"]
+
+SETTING_NAME = "SUPAHYBRID"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SupaHybridSettings:
+    """Every key of ``settings.SUPAHYBRID`` with its default.
+
+    Each field is documented in ``docs/settings.md`` (a test keeps the two in step).
+    """
+
+    SUPABASE_URL: str | None = None
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` fits the annotation ``hint`` (the subset the settings use)."""
+    if hint is Any:
+        return True
+    origin = get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_matches(value, arg) for arg in get_args(hint))
+    if origin is Literal:
+        return value in get_args(hint)
+    if hint is type(None):
+        return value is None
+    if origin in (tuple, list, frozenset, set):
+        if not isinstance(value, list | tuple | set | frozenset):
+            return False
+        args = [a for a in get_args(hint) if a is not Ellipsis]
+        return all(_matches(item, args[0]) for item in value) if args else True
+    if origin is dict:
+        if not isinstance(value, dict):
+            return False
+        key_hint, value_hint = get_args(hint)
+        return all(_matches(k, key_hint) and _matches(v, value_hint) for k, v in value.items())
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    return str(hint).replace("typing.", "").replace("NoneType", "None")
+
+
+@cache
+def app_settings() -> SupaHybridSettings:
+    """Return the validated ``SUPAHYBRID`` settings, merged over the defaults.
+
+    Raises :class:`~django.core.exceptions.ImproperlyConfigured` naming the key, the bad
+    value and what was expected.
+    """
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, dict):
+        raise ImproperlyConfigured(
+            f"settings.{SETTING_NAME} must be a dict, got {type(raw).__name__}."
+        )
+    hints = get_type_hints(SupaHybridSettings)
+    unknown = sorted(set(raw) - set(hints))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown key(s) in settings.{SETTING_NAME}: {', '.join(map(str, unknown))}. "
+            f"Valid keys are: {', '.join(sorted(hints))}."
+        )
+    for key, value in raw.items():
+        if not _matches(value, hints[key]):
+            raise ImproperlyConfigured(
+                f"settings.{SETTING_NAME}[{key!r}] must be {_describe(hints[key])}, "
+                f"got {value!r}."
+            )
+    return SupaHybridSettings(**raw)
+
+
+def reload() -> None:
+    """Forget the cached settings; the next :func:`app_settings` call re-reads them."""
+    app_settings.cache_clear()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        reload()
+
+
+def connect_signals() -> None:
+    setting_changed.connect(_on_setting_changed, dispatch_uid="django_supahybrid.conf")

@@ -1,0 +1,50 @@
+"""Settings for the library's test suite: real PostgreSQL and Redis, found or started."""
+
+from __future__ import annotations
+
+import devservices
+from django_supahybrid.cache import cache_config
+from django_supahybrid.db import database_config
+
+SECRET_KEY = "tests-only-secret-key"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+_DATABASE_URL = devservices.postgres_url(probe=True, dbname="supahybrid")
+_REDIS_URL = devservices.redis_url(probe=True)
+
+_default = database_config(_DATABASE_URL)
+DATABASES = {
+    "default": _default,
+    # A second alias on the same server, so ``using=`` code paths are exercised.
+    "other": database_config(_DATABASE_URL, TEST={"NAME": f"test_{_default['NAME']}_other"}),
+}
+
+CACHES = {"default": cache_config(_REDIS_URL, key_prefix="supahybrid-tests")}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "rest_framework",
+    "django_supahybrid",
+    "tests.testapp",
+    "core",
+]
+
+MIDDLEWARE = [
+    "django.middleware.common.CommonMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+ROOT_URLCONF = "tests.urls"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SUPAHYBRID: dict[str, object] = {}
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_supahybrid.conf import SupaHybridSettings, app_settings
+
+
+def test_defaults_when_setting_absent(settings: object) -> None:
+    del settings.SUPAHYBRID  # type: ignore[attr-defined]
+    assert app_settings() == SupaHybridSettings()
+    assert app_settings().SUPABASE_URL is None
+
+
+def test_override_settings_reloads() -> None:
+    with override_settings(SUPAHYBRID={"SUPABASE_URL": "https://abc.supabase.co"}):
+        assert app_settings().SUPABASE_URL == "https://abc.supabase.co"
+    assert app_settings().SUPABASE_URL is None
+
+
+@override_settings(SUPAHYBRID={"SUPABASE_URI": "x", "OTHER": 1})
+def test_unknown_keys_named_with_valid_ones() -> None:
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        app_settings()
+    message = str(excinfo.value)
+    assert "OTHER, SUPABASE_URI" in message
+    assert "Valid keys are: " in message
+    assert "SUPABASE_URL" in message.split("Valid keys are: ")[1]
+
+
+@override_settings(SUPAHYBRID=["SUPABASE_URL"])
+def test_not_a_dict() -> None:
+    with pytest.raises(ImproperlyConfigured, match="must be a dict, got list"):
+        app_settings()
+
+
+@override_settings(SUPAHYBRID={"SUPABASE_URL": 42})
+def test_wrong_type_names_key_value_and_expected() -> None:
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        app_settings()
+    assert "settings.SUPAHYBRID['SUPABASE_URL'] must be str | None, got 42." == str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "hint", "expected"),
+    [
+        (1, int, True),
+        (True, int, False),
+        (1.5, float, True),
+        (2, float, True),
+        (False, float, False),
+        (None, int | None, True),
+        ("a", int | None, False),
+        (("a", "b"), tuple[str, ...], True),
+        (["a", 1], list[str], False),
+        ("ab", list[str], False),
+        ({"a": 1}, dict[str, int], True),
+        ({"a": "x"}, dict[str, int], False),
+        ([], dict[str, int], False),
+        ("strict", "Literal", None),
+    ],
+)
+def test_type_matching(value: object, hint: object, expected: bool | None) -> None:
+    from typing import Any, Literal
+
+    from django_supahybrid.conf import _matches
+
+    if hint == "Literal":
+        assert _matches("strict", Literal["strict", "lax"])
+        assert not _matches("other", Literal["strict", "lax"])
+        assert _matches(object(), Any)
+        assert _matches([1], list)
+        return
+    assert _matches(value, hint) is expected
