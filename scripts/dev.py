@@ -3,10 +3,11 @@
 
     python3 scripts/dev.py serve [--port 8000]   # migrate, seed demo data, serve the API
     python3 scripts/dev.py test [pytest args]    # run the whole test suite
+    python3 scripts/dev.py bench [names]         # run benchmarks, write docs/benchmarks/
 
 Needs nothing but a supported Python (3.11+): it creates ``.venv/`` in the repository,
 installs the library and its development dependencies there (again only when
-``pyproject.toml`` changes), and finds or starts PostgreSQL and Redis (see
+``pyproject.toml`` or this script changes), and finds or starts PostgreSQL and Redis (see
 ``example_project/devservices.py``).
 """
 
@@ -32,10 +33,10 @@ def _run(*args: str | Path, **kwargs: object) -> None:
 
 def ensure_venv() -> None:
     """Create ``.venv`` and install the project into it, unless already up to date."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}.")
     stamp = VENV / ".supahybrid-installed"
-    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + Path(__file__).read_bytes()
+    ).hexdigest()
     if stamp.exists() and stamp.read_text() == digest and PYTHON.exists():
         return
     if not PYTHON.exists():
@@ -43,12 +44,9 @@ def ensure_venv() -> None:
         venv.create(VENV, with_pip=True)
     print("Installing django-supahybrid and its development dependencies ...", flush=True)
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=25.1")
-    _run(
-        PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[pool]",
-        "--group", "test", "--group", "example", "--group", "lint", "--group", "type",
-        "--group", "docs", "--group", "packaging",
-        cwd=ROOT,
-    )
+    groups = ("test", "example", "lint", "type", "docs", "packaging", "dev")
+    group_args = [arg for group in groups for arg in ("--group", group)]
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[pool]", *group_args, cwd=ROOT)
     stamp.write_text(digest)
 
 
@@ -86,7 +84,10 @@ def _serve(args: list[str]) -> int:
     try:
         _run(*manage, "migrate", "--no-input", cwd=EXAMPLE)
         commands = subprocess.run(
-            [*manage, "help", "--commands"], cwd=EXAMPLE, capture_output=True, text=True,
+            [*manage, "help", "--commands"],
+            cwd=EXAMPLE,
+            capture_output=True,
+            text=True,
             check=True,
         ).stdout.split()
         if "seed_demo" in commands:
@@ -102,8 +103,13 @@ def _serve(args: list[str]) -> int:
         devservices.stop_all()
 
 
+def bench(args: list[str]) -> int:
+    ensure_venv()
+    return subprocess.call([str(PYTHON), str(ROOT / "benchmarks" / "run.py"), *args], cwd=ROOT)
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test", "_serve"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test", "bench", "_serve"):
         print(__doc__)
         return 2
     command, args = sys.argv[1], sys.argv[2:]
@@ -111,6 +117,8 @@ def main() -> int:
         return test(args)
     if command == "serve":
         return serve(args)
+    if command == "bench":
+        return bench(args)
     return _serve(args)
 
 

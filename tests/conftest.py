@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-import pytest
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

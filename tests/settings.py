@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import devservices
+
 from django_supahybrid.cache import cache_config
 from django_supahybrid.db import database_config
 

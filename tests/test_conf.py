@@ -39,7 +39,7 @@ def test_not_a_dict() -> None:
 def test_wrong_type_names_key_value_and_expected() -> None:
     with pytest.raises(ImproperlyConfigured) as excinfo:
         app_settings()
-    assert "settings.SUPAHYBRID['SUPABASE_URL'] must be str | None, got 42." == str(excinfo.value)
+    assert str(excinfo.value) == "settings.SUPAHYBRID['SUPABASE_URL'] must be str | None, got 42."
 
 
 @pytest.mark.parametrize(

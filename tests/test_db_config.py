@@ -23,8 +23,8 @@ def test_supabase_pooler_url() -> None:
 
 
 def test_socket_host_and_defaults() -> None:
-    config = database_config("postgres://postgres:@/?host=/tmp/sock")
-    assert config["HOST"] == "/tmp/sock"
+    config = database_config("postgres://postgres:@/?host=/var/run/postgresql")
+    assert config["HOST"] == "/var/run/postgresql"
     assert config["NAME"] == "postgres"
     assert config["PORT"] == ""
     assert config["OPTIONS"] == {}
@@ -59,6 +59,6 @@ def test_both_aliases_reach_real_postgres() -> None:
             name, version = cursor.fetchone()
         assert name == connections[alias].settings_dict["NAME"]
         assert int(version) >= 150000
-    assert connections["default"].settings_dict["NAME"] != connections["other"].settings_dict[
-        "NAME"
-    ]
+    assert (
+        connections["default"].settings_dict["NAME"] != connections["other"].settings_dict["NAME"]
+    )

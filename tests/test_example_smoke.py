@@ -47,18 +47,29 @@ def test_example_runs_under_gunicorn() -> None:
     manage = [sys.executable, "manage.py"]
     check = subprocess.run(
         [*manage, "check", "--fail-level", "WARNING"],
-        cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=120,
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert check.returncode == 0, check.stderr
     migrate = subprocess.run(
         [*manage, "migrate", "--no-input"],
-        cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300,
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert migrate.returncode == 0, migrate.stderr
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        cwd=EXAMPLE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         body = None

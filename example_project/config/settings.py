@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import devservices
 from django.core.exceptions import ImproperlyConfigured
 
-import devservices
 from django_supahybrid.cache import cache_config
 from django_supahybrid.db import database_config
 
@@ -34,8 +34,8 @@ def _env_bool(name: str, default: bool) -> bool:
 
 DEBUG = _env_bool("DJANGO_DEBUG", True)
 
-_DEV_SECRET_KEY = "django-insecure-example-project-development-only"  # noqa: S105
-_DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"  # noqa: S105
+_DEV_SECRET_KEY = "django-insecure-example-project-development-only"
+_DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:

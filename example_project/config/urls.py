@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from django.urls import path
-
 from core.views import HealthView
+from django.urls import path
 
 urlpatterns = [
     path("api/health/", HealthView.as_view(), name="health"),

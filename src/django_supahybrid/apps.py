@@ -13,7 +13,9 @@ class SupaHybridConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_supahybrid import checks  # noqa: F401  (registers the checks)
-        from django_supahybrid import conf
+        from django_supahybrid import (
+            checks,  # noqa: F401  (registers the checks)
+            conf,
+        )
 
         conf.connect_signals()

@@ -86,8 +86,7 @@ def app_settings() -> SupaHybridSettings:
     for key, value in raw.items():
         if not _matches(value, hints[key]):
             raise ImproperlyConfigured(
-                f"settings.{SETTING_NAME}[{key!r}] must be {_describe(hints[key])}, "
-                f"got {value!r}."
+                f"settings.{SETTING_NAME}[{key!r}] must be {_describe(hints[key])}, got {value!r}."
             )
     return SupaHybridSettings(**raw)
 

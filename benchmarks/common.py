@@ -1,0 +1,188 @@
+"""Shared plumbing for the benchmarks: servers, Django setup, gunicorn and wrk.
+
+Every figure a benchmark reports is a ratio against a floor measured in the same run, on
+the same machine; absolute numbers are shown for context only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example_project"
+REPORTS = ROOT / "docs" / "benchmarks"
+BENCH_DB = "supahybrid_bench"
+
+for _path in (str(ROOT), str(EXAMPLE)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+
+def ensure_services() -> None:
+    """Find or start PostgreSQL and Redis and export ``DATABASE_URL`` / ``REDIS_URL``.
+
+    A server on the default local port gets a dedicated ``supahybrid_bench`` database.
+    """
+    import devservices
+    import psycopg
+
+    url = devservices.postgres_url(probe=True, dbname=BENCH_DB)
+    if url.endswith(f"/{BENCH_DB}"):
+        admin = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    devservices.redis_url(probe=True)
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def django_setup(settings_module: str = "benchmarks.settings") -> None:
+    """Configure Django in this process with the benchmark settings and migrate."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def gunicorn(
+    *,
+    app: str = "config.wsgi",
+    settings_module: str = "benchmarks.settings",
+    workers: int = 2,
+    threads: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run gunicorn on a loopback port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE)]),
+        **(env or {}),
+    }
+    cmd = [
+        sys.executable, "-m", "gunicorn", app,
+        "-b", f"127.0.0.1:{port}",
+        "-w", str(workers),
+        "--threads", str(threads),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            try:
+                urllib.request.urlopen(f"{base}/api/health/", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+_WRK_LUA = ROOT / "benchmarks" / "wrk_report.lua"
+
+
+def _ms(value: str) -> float:
+    return float(value) / 1000.0
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 8,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
+    """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
+    cmd = [
+        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+        "--timeout", "10s", "-s", str(_WRK_LUA),
+    ]  # fmt: skip
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    fields = dict(re.findall(r"^(\w+)=(\S+)$", out.stdout, flags=re.MULTILINE))
+    return LoadResult(
+        requests_per_second=float(fields["rps"]),
+        p50_ms=_ms(fields["p50"]),
+        p95_ms=_ms(fields["p95"]),
+        p99_ms=_ms(fields["p99"]),
+        requests=int(fields["requests"]),
+        errors=int(fields["errors"]),
+    )
+
+
+def rate(call: Callable[[], object], *, seconds: float = 2.0, repeats: int = 3) -> float:
+    """Calls per second of ``call`` in this process: the best of ``repeats`` timed runs."""
+    call()  # warm up
+    best = 0.0
+    for _ in range(repeats):
+        count = 0
+        start = time.perf_counter()
+        deadline = start + seconds / repeats
+        while time.perf_counter() < deadline:
+            call()
+            count += 1
+        best = max(best, count / (time.perf_counter() - start))
+    return best
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: list[str], rows: list[list[object]]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
