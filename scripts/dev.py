@@ -44,7 +44,7 @@ def ensure_venv() -> None:
         venv.create(VENV, with_pip=True)
     print("Installing django-supahybrid and its development dependencies ...", flush=True)
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=25.1")
-    groups = ("test", "example", "lint", "type", "docs", "packaging", "dev")
+    groups = ("test", "example", "lint", "type", "docs", "packaging", "dev", "bench")
     group_args = [arg for group in groups for arg in ("--group", group)]
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[pool]", *group_args, cwd=ROOT)
     stamp.write_text(digest)
