@@ -67,3 +67,11 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+# --- database ---
+# Pooler modes, pooling, SSL, the connection budget and the auth cache: see db_checks.py.
+from django_supahybrid.db_checks import check_caches, check_databases  # noqa: E402
+
+checks.register(check_databases, checks.Tags.database)
+checks.register(check_caches, checks.Tags.caches)

@@ -21,6 +21,10 @@ __all__ = ["SupaHybridSettings", "app_settings", "reload"]
 
 SETTING_NAME = "SUPAHYBRID"
 
+SupabaseCompute = Literal[
+    "nano", "micro", "small", "medium", "large", "xl", "2xl", "4xl", "8xl", "12xl", "16xl"
+]
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SupaHybridSettings:
@@ -30,6 +34,13 @@ class SupaHybridSettings:
     """
 
     SUPABASE_URL: str | None = None
+
+    # --- database ---
+    WEB_PROCESSES: int | None = None
+    WEB_THREADS: int = 1
+    DATABASE_MAX_CONNECTIONS: int | None = None
+    DATABASE_RESERVED_CONNECTIONS: int = 0
+    SUPABASE_COMPUTE: SupabaseCompute | None = None
 
 
 def _matches(value: Any, hint: Any) -> bool:
