@@ -97,22 +97,23 @@ def test_recorded_mode_counts_for_a_self_hosted_pooler() -> None:
         assert _ids(check_databases()) == ["supahybrid.E050"]
 
 
-def test_e053_native_pool_with_persistent_connections() -> None:
-    entry = database_config("postgresql://u@h/app", pool="django")
-    entry["CONN_MAX_AGE"] = 60
+@pytest.mark.parametrize(
+    ("pool", "max_age", "kind", "expected"),
+    [
+        ("django", 60, Error, "supahybrid.E053"),
+        ("dj_db_conn_pool", 600, Warning, "supahybrid.W050"),
+    ],
+)
+def test_e053_w050_pool_with_persistent_connections(
+    pool: Any, max_age: int, kind: type, expected: str
+) -> None:
+    entry = database_config("postgresql://u@h/app", pool=pool)
+    entry["CONN_MAX_AGE"] = max_age
     with databases(default=entry):
         [message] = check_databases()
-    assert isinstance(message, Error)
-    assert message.id == "supahybrid.E053"
-
-
-def test_w050_dj_db_conn_pool_with_persistent_connections() -> None:
-    entry = database_config("postgresql://u@h/app", pool="dj_db_conn_pool")
-    entry["CONN_MAX_AGE"] = 600
-    with databases(default=entry):
-        [message] = check_databases()
-    assert isinstance(message, Warning)
-    assert message.id == "supahybrid.W050"
+    assert isinstance(message, kind)
+    assert message.id == expected
+    assert repr(max_age) in message.msg
 
 
 @pytest.mark.parametrize(

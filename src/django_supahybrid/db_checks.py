@@ -16,7 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from django_supahybrid.conf import SupaHybridSettings, app_settings
-from django_supahybrid.db import SETTINGS_KEY, database_mode, is_supabase_host
+from django_supahybrid.db import (
+    SETTINGS_KEY,
+    _sslmode_is_strong,
+    database_mode,
+    is_supabase_host,
+)
 
 __all__ = ["SUPABASE_MAX_CONNECTIONS", "check_caches", "check_databases", "web_processes"]
 
@@ -39,7 +44,6 @@ SUPABASE_MAX_CONNECTIONS = {
 _NATIVE_POOL_DEFAULT_SIZE = 4  # psycopg_pool.ConnectionPool's default min_size
 _DB_POOL_DEFAULTS = (10, 10)  # dj_db_conn_pool's default pool_size, max_overflow
 _PER_PROCESS_CACHES = ("django.core.cache.backends.locmem.LocMemCache",)
-_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
 def web_processes(conf: SupaHybridSettings) -> int | None:
@@ -157,7 +161,7 @@ def _check_ssl(alias: str, entry: dict[str, Any]) -> list[checks.CheckMessage]:
     if not is_supabase_host(host):
         return []
     sslmode = (entry.get("OPTIONS") or {}).get("sslmode", "prefer")
-    if sslmode in _SSLMODES and _SSLMODES.index(sslmode) >= _SSLMODES.index("require"):
+    if _sslmode_is_strong(sslmode):
         return []
     return [
         checks.Error(
