@@ -200,6 +200,8 @@ def test_direct_role() -> None:
         database_config(DIRECT, role="direct", pool="django")
     with pytest.raises(ImproperlyConfigured, match="takes no pool"):
         database_config(DIRECT, role="direct", statement_timeout=10)
+    with pytest.raises(ImproperlyConfigured, match="role='admin'"):
+        database_config(DIRECT, role="admin")  # type: ignore[arg-type]
 
 
 def test_databases_config_derives_session_url_from_supavisor() -> None:

@@ -173,6 +173,8 @@ def database_config(
         raise ImproperlyConfigured(
             f"database_config(mode={mode!r}) is not one of {', '.join(get_args(Mode))}."
         )
+    if role not in get_args(Role):
+        raise ImproperlyConfigured(f"database_config(role={role!r}) must be 'web' or 'direct'.")
     if role == "direct":
         _apply_direct_role(mode, pool, statement_timeout)
         config.setdefault("CONN_MAX_AGE", 0)
