@@ -16,6 +16,7 @@ from django_supahybrid.db import database_config, databases_config
 from django_supahybrid.db_checks import (
     SUPABASE_MAX_CONNECTIONS,
     check_caches,
+    check_database_budget,
     check_databases,
 )
 
@@ -215,8 +216,9 @@ def test_w051_needs_a_process_count_and_a_limit() -> None:
 
 def test_w051_transaction_and_direct_aliases_are_outside_the_budget() -> None:
     aliases = databases_config(TRANSACTION_URL, pool="django", pool_size=100)
-    with databases(**aliases), override_settings(SUPAHYBRID={"WEB_PROCESSES": 100}):
-        assert check_databases(databases=["default"]) == []
+    conf = {"WEB_PROCESSES": 100, "DATABASE_MAX_CONNECTIONS": 1}
+    with databases(**aliases), override_settings(SUPAHYBRID=conf):
+        assert check_databases() == []
 
 
 @pytest.mark.django_db(databases=["default", "other"])
@@ -228,9 +230,26 @@ def test_w051_limit_read_from_the_server() -> None:
         databases(default=transaction, other=real["other"]),
         override_settings(SUPAHYBRID={"WEB_PROCESSES": 1000}),
     ):
-        [message] = check_databases(databases=["default", "other"])
+        assert check_databases() == []  # static: no limit known, no query
+        [message] = check_database_budget(databases=["default", "other"])
     assert message.id == "supahybrid.W051"
     assert "the server behind 'other'" in message.msg
+
+
+@pytest.mark.parametrize(
+    ("conf", "databases_arg"),
+    [
+        ({"WEB_PROCESSES": 1000}, None),  # not asked to look at databases
+        ({"WEB_PROCESSES": 1000, "SUPABASE_COMPUTE": "nano"}, ["default"]),  # static check's
+        ({"BOGUS": 1}, ["default"]),  # E001
+    ],
+)
+def test_server_budget_check_stays_out_of_the_way(
+    conf: dict[str, Any], databases_arg: list[str] | None
+) -> None:
+    # No database access in these tests: a query would fail them.
+    with override_settings(SUPAHYBRID=conf):
+        assert check_database_budget(databases=databases_arg) == []
 
 
 def test_supabase_compute_table_matches_the_documented_sizes() -> None:
@@ -289,7 +308,12 @@ def test_registered_with_django() -> None:
         override_settings(CACHES=LOCMEM, SUPAHYBRID={"WEB_PROCESSES": 2}),
     ):
         ids = _ids(run_checks())
-        tagged = _ids(run_checks(tags=["database"]))
     assert {"supahybrid.E050", "supahybrid.W052"} <= set(ids)
-    assert "supahybrid.E050" in tagged
-    assert "supahybrid.W052" not in tagged
+
+
+@pytest.mark.django_db(databases=["default", "other"])
+def test_server_budget_check_runs_when_databases_are_checked() -> None:
+    with override_settings(SUPAHYBRID={"WEB_PROCESSES": 1000}):
+        assert "supahybrid.W051" not in _ids(run_checks())
+        ids = _ids(run_checks(tags=["database"], databases=["default"]))
+    assert ids == ["supahybrid.W051"]

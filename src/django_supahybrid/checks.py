@@ -71,7 +71,12 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
 
 # --- database ---
 # Pooler modes, pooling, SSL, the connection budget and the auth cache: see db_checks.py.
-from django_supahybrid.db_checks import check_caches, check_databases  # noqa: E402
+from django_supahybrid.db_checks import (  # noqa: E402
+    check_caches,
+    check_database_budget,
+    check_databases,
+)
 
-checks.register(check_databases, checks.Tags.database)
+checks.register(check_databases)
+checks.register(check_database_budget, checks.Tags.database)
 checks.register(check_caches, checks.Tags.caches)

@@ -23,7 +23,13 @@ from django_supahybrid.db import (
     is_supabase_host,
 )
 
-__all__ = ["SUPABASE_MAX_CONNECTIONS", "check_caches", "check_databases", "web_processes"]
+__all__ = [
+    "SUPABASE_MAX_CONNECTIONS",
+    "check_caches",
+    "check_database_budget",
+    "check_databases",
+    "web_processes",
+]
 
 #: Postgres ``max_connections`` per Supabase compute size (Supabase's compute add-ons
 #: page). Supabase's own services (Auth, Storage, Realtime, the poolers) hold some.
@@ -66,10 +72,12 @@ def _settings() -> SupaHybridSettings | None:
         return None  # reported as supahybrid.E001
 
 
-def check_databases(
-    databases: Iterable[str] | None = None, **kwargs: Any
-) -> list[checks.CheckMessage]:
-    """Pooler mode, pooling, SSL and the connection budget of every ``DATABASES`` alias."""
+def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
+    """Pooler mode, pooling, SSL and the connection budget of every ``DATABASES`` alias.
+
+    Static: reads settings only. The budget is checked here when its limit is in the
+    settings; otherwise :func:`check_database_budget` asks the server.
+    """
     messages: list[checks.CheckMessage] = []
     for alias, entry in _databases().items():
         if "postgresql" not in str(entry.get("ENGINE", "")):
@@ -80,9 +88,24 @@ def check_databases(
         messages += _check_ssl(alias, entry)
     conf = _settings()
     if conf is not None:
-        messages += _check_budget(conf, set(databases or ()))
+        messages += _check_budget(conf, set())
         messages += _check_direct_alias()
     return messages
+
+
+def check_database_budget(
+    databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The connection budget against the server's own ``max_connections``.
+
+    Tagged ``database``: it runs only when Django is asked to look at databases
+    (``manage.py check --database default``, ``migrate``), and only when the settings give
+    no limit (``DATABASE_MAX_CONNECTIONS``, ``SUPABASE_COMPUTE``).
+    """
+    conf = _settings()
+    if conf is None or not databases or _static_limit(conf) is not None:
+        return []
+    return _check_budget(conf, set(databases))
 
 
 def _check_transaction_mode(alias: str, entry: dict[str, Any]) -> list[checks.CheckMessage]:
@@ -204,13 +227,17 @@ def _server_max_connections(aliases: set[str]) -> tuple[int, str] | None:
     return None
 
 
-def _budget_limit(conf: SupaHybridSettings, databases: set[str]) -> tuple[int, str] | None:
+def _static_limit(conf: SupaHybridSettings) -> tuple[int, str] | None:
     if conf.DATABASE_MAX_CONNECTIONS is not None:
         return conf.DATABASE_MAX_CONNECTIONS, "DATABASE_MAX_CONNECTIONS"
     if conf.SUPABASE_COMPUTE is not None:
         limit = SUPABASE_MAX_CONNECTIONS[conf.SUPABASE_COMPUTE]
         return limit, f"Supabase compute {conf.SUPABASE_COMPUTE!r}"
-    return _server_max_connections(databases)
+    return None
+
+
+def _budget_limit(conf: SupaHybridSettings, databases: set[str]) -> tuple[int, str] | None:
+    return _static_limit(conf) or _server_max_connections(databases)
 
 
 def _check_budget(conf: SupaHybridSettings, databases: set[str]) -> list[checks.CheckMessage]:
