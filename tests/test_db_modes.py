@@ -91,6 +91,12 @@ def test_direct_connection_defaults() -> None:
     assert "DISABLE_SERVER_SIDE_CURSORS" not in config
 
 
+def test_session_mode_gets_no_default_statement_timeout() -> None:
+    # Supavisor sits between client and server: a startup option is not sent by default.
+    config = database_config(SESSION)
+    assert config["OPTIONS"] == {"sslmode": "require", "connect_timeout": 10}
+
+
 def test_session_mode_keeps_session_state_and_merges_startup_options() -> None:
     config = database_config(
         SESSION + "?options=-c%20search_path%3Dapp",

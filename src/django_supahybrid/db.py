@@ -149,8 +149,9 @@ def database_config(
         connect_timeout: seconds to wait for a new connection (default 10 on Supabase
             hosts, libpq's default elsewhere).
         statement_timeout: milliseconds after which the server cancels a statement,
-            sent at connection start (default 30 s for web connections to Supabase in
-            direct or session mode; never set in transaction mode).
+            sent at connection start (default 30 s for web connections straight to a
+            Supabase database; refused in transaction mode, where a role default
+            (``ALTER ROLE ... SET statement_timeout``) is the way).
         role: ``"web"`` for the alias requests use; ``"direct"`` for the second alias that
             migrations, ``.iterator()`` and LISTEN need: never transaction mode, no pool,
             no statement timeout, ``CONN_MAX_AGE = 0``.
@@ -182,7 +183,9 @@ def database_config(
         _require_ssl(config["OPTIONS"], host)
         if connect_timeout is None:
             connect_timeout = _SUPABASE_CONNECT_TIMEOUT
-        if statement_timeout is None and mode != "transaction" and role == "web":
+        if statement_timeout is None and mode == "direct" and role == "web":
+            # Only where the server itself reads the startup packet: a pooler may refuse
+            # or drop the ``options`` parameter (PgBouncer refuses it).
             statement_timeout = _SUPABASE_STATEMENT_TIMEOUT_MS
     if connect_timeout is not None:
         config["OPTIONS"].setdefault("connect_timeout", connect_timeout)
