@@ -1,0 +1,72 @@
+"""What every view of the example's API shares.
+
+Authentication comes from ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]`` (one line
+in ``config/settings.py``); permissions, pagination, parsing, errors and the schema are set
+here so the views behave the same under any settings module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+
+from core.errors import api_exception_handler
+from core.pagination import PagePagination
+
+__all__ = ["APIMixin", "StrictSerializerMixin", "check_pk"]
+
+
+def check_pk(value: object, pk_type: Callable[[str], object] = uuid.UUID) -> None:
+    """404 unless ``value`` reads as a primary key (a UUID unless told otherwise).
+
+    A malformed id is then a 404 like an unknown one, not a database error.
+    """
+    try:
+        pk_type(str(value))
+    except ValueError:
+        raise NotFound() from None
+
+
+class APIMixin:
+    """Base for the example's API views and viewsets (put it first in the bases)."""
+
+    permission_classes: Any = [IsAuthenticated]
+    pagination_class: Any = PagePagination
+    parser_classes: Any = [JSONParser]
+    renderer_classes: Any = [JSONRenderer]
+    schema: Any = AutoSchema()
+    pk_type: Callable[[str], object] = uuid.UUID
+
+    def get_exception_handler(self) -> Callable[..., Any]:
+        return api_exception_handler
+
+    def get_object(self) -> Any:
+        kwargs: dict[str, Any] = self.kwargs  # type: ignore[attr-defined]
+        check_pk(kwargs.get("pk"), self.pk_type)
+        return super().get_object()  # type: ignore[misc]
+
+
+class StrictSerializerMixin:
+    """Reject keys a client may not write: unknown fields and read-only ones are a 400."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            fields: Mapping[str, serializers.Field[Any, Any, Any, Any]] = self.fields  # type: ignore[attr-defined]
+            errors: dict[str, list[str]] = {}
+            for key in data:
+                field = fields.get(key)
+                if field is None:
+                    errors[str(key)] = ["Unknown field."]
+                elif field.read_only:
+                    errors[str(key)] = ["This field is read-only."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
