@@ -54,8 +54,17 @@ class UserProfile(models.Model):
         return f"{self.user} ({self.role})"
 
 
+def forget_profile(user: Any) -> None:
+    """Drop the profile ``profile_of`` remembered on ``user`` (once per request)."""
+    if user is not None:
+        user.__dict__.pop("_example_profile", None)
+
+
 def profile_of(user: Any) -> UserProfile | None:
     """The user's profile with its organization, fetched once per user object.
+
+    The API forgets it at the start of each request (``core.api.APIMixin``), so a user
+    object that outlives a request never serves a stale organization or role.
 
     Returns ``None`` for an anonymous user or a user without a profile.
     """

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from accounts.models import forget_profile
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -20,6 +21,9 @@ from rest_framework.renderers import JSONRenderer
 
 from core.errors import api_exception_handler
 from core.pagination import PagePagination
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
 
 __all__ = ["APIMixin", "StrictSerializerMixin", "check_pk"]
 
@@ -44,6 +48,10 @@ class APIMixin:
     renderer_classes: Any = [JSONRenderer]
     schema: Any = AutoSchema()
     pk_type: Callable[[str], object] = uuid.UUID
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        forget_profile(request.user)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
     def get_exception_handler(self) -> Callable[..., Any]:
         return api_exception_handler

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -19,6 +19,9 @@ __all__ = ["api_exception_handler", "bad_request", "not_found", "permission_deni
 
 
 def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, Http404):
+        # One message for every missing object, never naming the model or the query.
+        return exceptions.NotFound()
     if isinstance(exc, RequestDataTooBig):
         return exceptions.ParseError("The request body is too large.", code="too_large")
     if isinstance(exc, SuspiciousOperation):
