@@ -52,6 +52,9 @@ class CampaignRolePermission(BasePermission):
     message = "Your role does not allow this action."
 
     def has_permission(self, request: Request, view: Any) -> bool:
+        action = getattr(view, "action", None)
+        if action is None or action == "metadata":
+            return True  # an unsupported method (405 follows) or OPTIONS
         profile = profile_of(request.user)
-        allowed = CAMPAIGN_RULES.get(getattr(view, "action", None) or "", frozenset())
+        allowed = CAMPAIGN_RULES.get(action, frozenset())
         return profile is not None and profile.role in allowed
