@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.api import APIMixin
-from drf_spectacular.utils import extend_schema
+from core.api import APIMixin, document
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,7 +18,7 @@ if TYPE_CHECKING:
 class ProfileView(APIMixin, APIView):
     """The caller's profile; ``organization`` and ``role`` are null without a profile."""
 
-    @extend_schema(responses=ProfileSerializer, tags=["auth"])
+    @document(responses=ProfileSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
         user = request.user
         profile = profile_of(user)

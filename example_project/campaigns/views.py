@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from accounts.models import profile_of
 from accounts.permissions import CampaignRolePermission, IsOrganizationMember
-from core.api import APIMixin, check_pk
+from core.api import APIMixin, check_pk, document
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from notifications.services import notify_campaign_created, notify_status_changed
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -84,7 +84,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-@extend_schema(tags=["campaigns"])
+@document(tags=["campaigns"])
 class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
     """Campaigns of the caller's organization. Role rules: ``accounts.permissions``."""
 
@@ -106,7 +106,7 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
         context["organization_id"] = profile.organization_id if profile else None
         return context
 
-    @extend_schema(parameters=_LIST_PARAMETERS)
+    @document(parameters=_LIST_PARAMETERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -127,7 +127,7 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
             if campaign.status != previous:
                 notify_status_changed(campaign, self.request.user, previous)
 
-    @extend_schema(request=None, responses=VoteSerializer)
+    @document(request=None, responses=VoteSerializer)
     @action(detail=True, methods=["post"])
     def vote(self, request: Request, pk: str) -> Response:
         """Add one vote, atomically; answers the new ``vote_count``."""
@@ -137,7 +137,7 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
             raise NotFound()
         return Response({"vote_count": count})
 
-    @extend_schema(request=VoterInteractionSerializer, responses=VoterInteractionSerializer)
+    @document(request=VoterInteractionSerializer, responses=VoterInteractionSerializer)
     @action(detail=True, methods=["get", "post"], serializer_class=VoterInteractionSerializer)
     def interactions(self, request: Request, pk: str) -> Response:
         """The campaign's voter interactions, newest first; POST records one."""
@@ -154,7 +154,7 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@extend_schema(tags=["reference"])
+@document(tags=["reference"])
 class DistrictViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[District]):
     """Electoral districts (reference data, readable by every signed-in user)."""
 
@@ -163,7 +163,7 @@ class DistrictViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[District]):
     pk_type = int
 
 
-@extend_schema(tags=["reference"])
+@document(tags=["reference"])
 class ConstituencyViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[Constituency]):
     """Constituencies; ``?district=<id>`` keeps one district's."""
 
@@ -177,6 +177,6 @@ class ConstituencyViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[Constituency])
             constituencies = constituencies.filter(district_id=district)
         return constituencies
 
-    @extend_schema(parameters=[OpenApiParameter("district", int)])
+    @document(parameters=[OpenApiParameter("district", int)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)

@@ -115,13 +115,6 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "django-supahybrid example API",
-    "DESCRIPTION": "Campaigns, voter interactions and notifications, scoped by organization.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-}
-
 # Request bodies above this many bytes are answered with a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

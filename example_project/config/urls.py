@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from accounts.views import ProfileView
 from campaigns.views import CampaignViewSet, ConstituencyViewSet, DistrictViewSet
-from core.docs import docs_asset, docs_page
+from core.docs import SCHEMA_SETTINGS, docs_asset, docs_page
 from core.views import HealthView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -20,7 +20,12 @@ urlpatterns = [
     path("api/auth/profile/", ProfileView.as_view(), name="profile"),
     path(
         "api/schema/",
-        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        SpectacularAPIView.as_view(
+            authentication_classes=[],
+            permission_classes=[],
+            custom_settings=SCHEMA_SETTINGS,
+            schema=None,  # the schema document itself is not an endpoint of the API
+        ),
         name="schema",
     ),
     path("api/docs/", docs_page, name="docs"),

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from accounts.models import forget_profile
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
@@ -25,7 +26,23 @@ from core.pagination import PagePagination
 if TYPE_CHECKING:
     from rest_framework.request import Request
 
-__all__ = ["APIMixin", "StrictSerializerMixin", "check_pk"]
+__all__ = ["APIMixin", "StrictSerializerMixin", "check_pk", "document"]
+
+_F = TypeVar("_F")
+
+
+def document(**kwargs: Any) -> Callable[[_F], _F]:
+    """drf-spectacular's ``extend_schema``, whatever ``DEFAULT_SCHEMA_CLASS`` is set to.
+
+    ``extend_schema`` builds on the schema class configured when it runs (at import); this
+    makes it build on drf-spectacular's, so the schema is right under any settings module.
+    """
+
+    def decorator(target: _F) -> _F:
+        target.schema = AutoSchema  # type: ignore[attr-defined]
+        return extend_schema(**kwargs)(target)  # type: ignore[no-any-return]
+
+    return decorator
 
 
 def check_pk(value: object, pk_type: Callable[[str], object] = uuid.UUID) -> None:

@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET
 
-__all__ = ["docs_asset", "docs_page"]
+__all__ = ["SCHEMA_SETTINGS", "docs_asset", "docs_page"]
+
+SCHEMA_SETTINGS = {
+    "TITLE": "django-supahybrid example API",
+    "DESCRIPTION": "Campaigns, voter interactions and notifications, scoped by organization.",
+    "VERSION": "1.0.0",
+}
 
 _ASSETS = {
     "swagger-ui.css": "text/css",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.api import APIMixin
+from core.api import APIMixin, document
 from core.pagination import FeedPagination
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
 
-@extend_schema(tags=["notifications"])
+@document(tags=["notifications"])
 class NotificationViewSet(APIMixin, mixins.ListModelMixin, viewsets.GenericViewSet[Notification]):
     """Only the caller's own notifications, newest first, cursor-paginated."""
 
@@ -31,7 +31,7 @@ class NotificationViewSet(APIMixin, mixins.ListModelMixin, viewsets.GenericViewS
     def get_queryset(self) -> QuerySet[Notification]:
         return Notification.objects.filter(recipient_id=self.request.user.pk)
 
-    @extend_schema(
+    @document(
         request=None,
         responses=NotificationSerializer,
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
@@ -45,7 +45,7 @@ class NotificationViewSet(APIMixin, mixins.ListModelMixin, viewsets.GenericViewS
             notification.save(update_fields=["is_read", "updated_at"])
         return Response(self.get_serializer(notification).data)
 
-    @extend_schema(request=None, responses=ReadAllSerializer)
+    @document(request=None, responses=ReadAllSerializer)
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request, *args: Any) -> Response:
         """Mark every unread notification of the caller read; answers how many changed."""

@@ -44,9 +44,8 @@ def make_user(email: str, organization: Organization | None, role: str = Role.VO
 
 def make_campaign(tenant: Tenant, **fields: Any) -> Campaign:
     fields.setdefault("name", f"Campaign {len(tenant.campaigns) + 1}")
-    campaign = Campaign.objects.create(
-        organization=tenant.organization, created_by=tenant.admin, **fields
-    )
+    fields.setdefault("created_by", tenant.admin)
+    campaign = Campaign.objects.create(organization=tenant.organization, **fields)
     tenant.campaigns.append(campaign)
     return campaign
 

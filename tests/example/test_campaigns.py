@@ -28,7 +28,8 @@ def test_list_is_paginated_and_shows_the_fields(world: World) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 2
-    assert body["next"] is None and body["previous"] is None
+    assert body["next"] is None
+    assert body["previous"] is None
     ids = {row["id"] for row in body["results"]}
     assert ids == {str(c.pk) for c in world.a.campaigns}
     row = body["results"][0]
@@ -97,7 +98,9 @@ def test_bad_query_parameters_are_a_400(world: World, query: str, field: str) ->
 
 
 def test_create_with_just_a_name(world: World) -> None:
-    response = client_for(world.a.manager).post("/api/campaigns/", {"name": "Spring"}, format="json")
+    response = client_for(world.a.manager).post(
+        "/api/campaigns/", {"name": "Spring"}, format="json"
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     campaign = Campaign.objects.get(pk=body["id"])

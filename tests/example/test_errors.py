@@ -131,7 +131,11 @@ def test_django_validation_errors_become_400s() -> None:
     response = api_exception_handler(ValidationError("Bad value."), {})
     assert response is not None
     assert response.status_code == 400
-    assert response.data == {"detail": "Invalid input.", "code": "invalid", "errors": ["Bad value."]}
+    assert response.data == {
+        "detail": "Invalid input.",
+        "code": "invalid",
+        "errors": ["Bad value."],
+    }
     response = api_exception_handler(SuspiciousOperation("odd"), {})
     assert response is not None
     assert response.status_code == 400

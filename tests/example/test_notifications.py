@@ -63,7 +63,8 @@ def test_read_one(world: World) -> None:
     assert response.json()["id"] == str(target.pk)
     target.refresh_from_db()
     other.refresh_from_db()
-    assert target.is_read and not other.is_read
+    assert target.is_read
+    assert not other.is_read
     # Again: still 200, still read.
     assert client.post(f"/api/notifications/{target.pk}/read/").json()["is_read"] is True
 

@@ -85,7 +85,9 @@ def test_unknown_reference_ids_are_404(world: World, pk: str) -> None:
 
 def test_reference_data_is_read_only(world: World) -> None:
     client = client_for(world.a.admin)
-    assert client.post("/api/districts/", {"name": "X", "code": "X"}, format="json").status_code == 405
+    assert (
+        client.post("/api/districts/", {"name": "X", "code": "X"}, format="json").status_code == 405
+    )
     url = f"/api/constituencies/{world.constituency.pk}/"
     assert client.delete(url).status_code == 405
     assert client.get("/api/constituencies/?district=x").status_code == 400
