@@ -137,7 +137,12 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
             raise NotFound()
         return Response({"vote_count": count})
 
-    @document(request=VoterInteractionSerializer, responses=VoterInteractionSerializer)
+    @document(methods=["GET"], request=None, responses=VoterInteractionSerializer(many=True))
+    @document(
+        methods=["POST"],
+        request=VoterInteractionSerializer,
+        responses={201: VoterInteractionSerializer},
+    )
     @action(detail=True, methods=["get", "post"], serializer_class=VoterInteractionSerializer)
     def interactions(self, request: Request, pk: str) -> Response:
         """The campaign's voter interactions, newest first; POST records one."""

@@ -35,12 +35,24 @@ def document(**kwargs: Any) -> Callable[[_F], _F]:
     """drf-spectacular's ``extend_schema``, whatever ``DEFAULT_SCHEMA_CLASS`` is set to.
 
     ``extend_schema`` builds on the schema class configured when it runs (at import); this
-    makes it build on drf-spectacular's, so the schema is right under any settings module.
+    makes it build on drf-spectacular's (or on the previous annotation, so that several,
+    one per method, stack), so the schema is right under any settings module.
     """
 
     def decorator(target: _F) -> _F:
-        target.schema = AutoSchema  # type: ignore[attr-defined]
-        return extend_schema(**kwargs)(target)  # type: ignore[no-any-return]
+        is_class = isinstance(target, type)
+        previous = (
+            getattr(target, "schema", None)
+            if is_class
+            else getattr(target, "kwargs", {}).get("schema")
+        )
+        previous_class = previous if isinstance(previous, type) else type(previous)
+        base = previous if issubclass(previous_class, AutoSchema) else AutoSchema
+        target.schema = base  # type: ignore[attr-defined]
+        extend_schema(**kwargs)(target)
+        if not is_class:
+            del target.schema  # type: ignore[attr-defined]
+        return target
 
     return decorator
 

@@ -38,6 +38,11 @@ def test_schema_lists_every_endpoint() -> None:
     assert paths == ENDPOINTS
     campaign = schema["components"]["schemas"]["Campaign"]["properties"]
     assert {"id", "name", "status", "vote_count", "created_by_name"} <= set(campaign)
+    interactions = schema["paths"]["/api/campaigns/{id}/interactions/"]
+    listed = interactions["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["$ref"].endswith("/PaginatedVoterInteractionList")
+    assert set(interactions["post"]["responses"]) == {"201"}
+    assert interactions["post"]["tags"] == ["campaigns"]
     listing = schema["paths"]["/api/campaigns/"]["get"]
     assert {"status", "district", "ordering", "page", "page_size"} <= {
         p["name"] for p in listing["parameters"]
