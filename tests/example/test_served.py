@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.test_example_smoke import EXAMPLE, _example_env, _free_port
+from tests.test_example_smoke import EXAMPLE, _example_env, start_gunicorn
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,15 +50,8 @@ def test_served_under_gunicorn(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
     assert len(json.loads(demo.read_text())["organizations"]) == 3
-    port = _free_port()
+    server, port = start_gunicorn(env)
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        cwd=EXAMPLE,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
     try:
         _wait(base, server)
         status, body, _ = _get(f"{base}/api/schema/?format=json")

@@ -12,7 +12,7 @@ import random
 import uuid
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from accounts.models import Organization, Role, UserProfile
 from django.contrib.auth import get_user_model
@@ -21,9 +21,6 @@ from django.db import transaction
 from notifications.models import Notification, NotificationKind
 
 from campaigns.models import Campaign, CampaignStatus, Constituency, District
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 # Fixed, so that a user's Supabase UID is the same on every machine and every run.
 _UID_NAMESPACE = uuid.UUID("6f1c2f6e-2d1b-4b8e-9c4e-5b0c8d6a7e21")
@@ -57,6 +54,25 @@ def demo_email(org_number: int, index: int) -> str:
 
 def demo_uid(email: str) -> uuid.UUID:
     return uuid.uuid5(_UID_NAMESPACE, email)
+
+
+def _campaign(
+    organization: Organization,
+    number: int,
+    constituency: Constituency,
+    users: list[Any],
+    rng: random.Random,
+) -> Campaign:
+    return Campaign(
+        organization=organization,
+        created_by=rng.choice(users[:2]),
+        name=f"{constituency.name} outreach #{number}",
+        description=f"Demo campaign {number} of {organization.name}.",
+        status=rng.choice(CampaignStatus.values),
+        target_district_id=constituency.district_id,
+        target_constituency=constituency,
+        vote_count=rng.randrange(1000),
+    )
 
 
 class Command(BaseCommand):
@@ -151,7 +167,10 @@ class Command(BaseCommand):
         rng: random.Random,
     ) -> int:
         assigned = Campaign.assigned_users.through
-        campaigns = self._generate(organization, users, count, constituencies, rng)
+        campaigns = (
+            _campaign(organization, number, rng.choice(constituencies), users, rng)
+            for number in range(1, count + 1)
+        )
         created = 0
         while batch := list(islice(campaigns, _BATCH)):
             Campaign.objects.bulk_create(batch)
@@ -172,28 +191,6 @@ class Command(BaseCommand):
                 for user in users
             )
         return created
-
-    def _generate(
-        self,
-        organization: Organization,
-        users: list[Any],
-        count: int,
-        constituencies: list[Constituency],
-        rng: random.Random,
-    ) -> Iterator[Campaign]:
-        statuses = CampaignStatus.values
-        for number in range(1, count + 1):
-            constituency = rng.choice(constituencies)
-            yield Campaign(
-                organization=organization,
-                created_by=rng.choice(users[:2]),
-                name=f"{constituency.name} outreach #{number}",
-                description=f"Demo campaign {number} of {organization.name}.",
-                status=rng.choice(statuses),
-                target_district_id=constituency.district_id,
-                target_constituency=constituency,
-                vote_count=rng.randrange(1000),
-            )
 
     def _write_json(self, path: Path, organizations: list[tuple[Organization, list[Any]]]) -> None:
         data = {
