@@ -16,12 +16,12 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
 from core.errors import api_exception_handler
 from core.pagination import PagePagination
+from core.parsers import JSONObjectParser
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -73,7 +73,7 @@ class APIMixin:
 
     permission_classes: Any = [IsAuthenticated]
     pagination_class: Any = PagePagination
-    parser_classes: Any = [JSONParser]
+    parser_classes: Any = [JSONObjectParser]
     renderer_classes: Any = [JSONRenderer]
     schema: Any = AutoSchema()
     pk_type: Callable[[str], object] = uuid.UUID

@@ -147,3 +147,13 @@ def test_options_describes_the_endpoint(world: World) -> None:
     response = client_for(world.a.volunteer).options("/api/campaigns/")
     assert response.status_code == 200
     assert response.json()["name"]
+
+
+@pytest.mark.parametrize("depth", [100_000])
+def test_deeply_nested_json_is_a_400(world: World, depth: int) -> None:
+    raw = b'{"name": ' + b"[" * depth + b"]" * depth + b"}"
+    response = client_for(world.a.admin).generic(
+        "POST", "/api/campaigns/", raw, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"]
