@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.api import APIMixin, document
 from rest_framework.response import Response
@@ -20,7 +20,7 @@ class ProfileView(APIMixin, APIView):
 
     @document(responses=ProfileSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
-        user = request.user
+        user: Any = request.user
         profile = profile_of(user)
         data = {
             "id": user.pk,

@@ -92,16 +92,16 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
     permission_classes = [IsAuthenticated, IsOrganizationMember, CampaignRolePermission]
 
     def get_queryset(self) -> QuerySet[Campaign]:
-        campaigns = Campaign.objects.for_user(self.request.user)
+        scoped = Campaign.objects.for_user(self.request.user)
         if self.action in ("vote", "interactions", "destroy"):
-            return campaigns
-        campaigns = campaigns.with_relations()
+            return scoped
+        campaigns: QuerySet[Campaign] = scoped.with_relations()
         if self.action == "list":
             campaigns = filter_campaigns(campaigns, self.request.query_params)
         return campaigns
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context = dict(super().get_serializer_context())
         profile = profile_of(self.request.user)
         context["organization_id"] = profile.organization_id if profile else None
         return context

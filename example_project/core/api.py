@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["APIMixin", "StrictSerializerMixin", "check_pk", "document"]
 
-_F = TypeVar("_F")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def document(**kwargs: Any) -> Callable[[_F], _F]:
