@@ -1,3 +1,130 @@
 """Models the library's tests use; later components add theirs here."""
 
 from __future__ import annotations
+
+
+# --- scoping (organization-scoped querysets, pagination) ---
+
+from django.conf import settings  # noqa: E402
+from django.db import models  # noqa: E402
+from django.db.models import Prefetch  # noqa: E402
+
+from django_supahybrid.querysets import OrganizationQuerySet  # noqa: E402
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "pk"
+
+
+class Profile(models.Model):
+    """One organization per user (``ORGANIZATION_LOOKUP = "scoping_profile__organization"``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scoping_profile"
+    )
+    organization = models.ForeignKey(Organization, null=True, on_delete=models.SET_NULL)
+    role = models.CharField(max_length=20, default="member")
+
+
+class Membership(models.Model):
+    """Several organizations per user (``"scoping_memberships__organization"``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scoping_memberships"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+
+
+class District(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "organization"
+
+
+class Constituency(models.Model):
+    district = models.ForeignKey(District, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+
+
+class Tag(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    name = models.CharField(max_length=50)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "organization"
+
+
+class Campaign(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    district = models.ForeignKey(District, null=True, on_delete=models.SET_NULL)
+    constituency = models.ForeignKey(Constituency, null=True, on_delete=models.SET_NULL)
+    tags = models.ManyToManyField(Tag, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "organization"
+        select_related = ("created_by", "district", "constituency")
+        prefetch_related = ("tags",)
+
+
+class VoterInteraction(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="interactions")
+    note = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "campaign__organization"
+        select_related = ("campaign",)
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        user = "recipient"
+
+
+class CampaignWithInteractions(Campaign):
+    """A proxy declaring a ``Prefetch`` of scoped rows, with ``to_attr``."""
+
+    class Meta:
+        proxy = True
+
+    class Scoping:
+        organization = "organization"
+
+        @staticmethod
+        def prefetch_related() -> tuple[Prefetch, ...]:
+            return (
+                Prefetch(
+                    "interactions",
+                    queryset=VoterInteraction.objects.order_by("id"),
+                    to_attr="interaction_list",
+                ),
+                Prefetch("tags"),
+            )
