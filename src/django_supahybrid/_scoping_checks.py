@@ -147,7 +147,10 @@ def _check_model(model: type[models.Model]) -> list[checks.CheckMessage]:
             )
     for kind, lookup in _relation_lookups(decl.select_related, decl.prefetch_related):
         try:
-            hops = relation_path(model, lookup, single_valued=kind == "select_related")
+            if kind == "select_related":
+                hops = relation_path(model, lookup, single_valued=True)
+            else:
+                hops = relation_path(model, lookup, accessors=True)
         except (FieldDoesNotExist, ValueError) as exc:
             problem = str(exc)
         else:

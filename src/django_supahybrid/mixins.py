@@ -102,7 +102,7 @@ class OrganizationScopedMixin:
             else manager.filter(pk__in=user_organizations(user))
         )
         requested = serializer.validated_data.get(field, _NOT_GIVEN)
-        if requested is _NOT_GIVEN and hasattr(self.request.data, "get"):
+        if requested is _NOT_GIVEN:
             # A read-only organization field drops the value; refuse it all the same.
             requested = self.request.data.get(field, _NOT_GIVEN)
         if requested is not _NOT_GIVEN:

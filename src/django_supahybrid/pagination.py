@@ -11,7 +11,6 @@ cost does not grow with depth, which suits notification and activity feeds.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db import connections, models
@@ -174,9 +173,8 @@ def _planner_estimate(queryset: models.QuerySet[Any]) -> int:
     sql, params = queryset.query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        # psycopg decodes the json column: plan is already a list.
         (plan,) = cursor.fetchone()
-    if isinstance(plan, str):
-        plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])
 
 

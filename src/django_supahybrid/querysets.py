@@ -108,4 +108,4 @@ class OrganizationQuerySet(models.QuerySet[_M]):
 
 def _reaches_scoped_model(model: type[models.Model], entry: PrefetchEntry) -> bool:
     lookup = entry if isinstance(entry, str) else entry.prefetch_through
-    return any(is_scoped_model(hop) for hop in relation_path(model, lookup))
+    return any(is_scoped_model(hop) for hop in relation_path(model, lookup, accessors=True))

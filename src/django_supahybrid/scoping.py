@@ -85,13 +85,19 @@ def is_scoped_model(model: type[models.Model]) -> bool:
 
 
 def relation_path(
-    model: type[models.Model], path: str, *, single_valued: bool = False
+    model: type[models.Model],
+    path: str,
+    *,
+    single_valued: bool = False,
+    accessors: bool = False,
 ) -> list[type[models.Model]]:
     """The models reached hop by hop along ``path`` (``"campaign__organization"``).
 
-    Raises :class:`~django.core.exceptions.FieldDoesNotExist` for a name that is not a
-    field, and :class:`ValueError` for a hop that is not a relation, or (with
-    ``single_valued``) a hop that can reach several rows, which would duplicate rows.
+    ``path`` is a filter lookup, whose reverse hops use query names (``campaign``), or
+    with ``accessors`` a ``prefetch_related`` lookup, whose reverse hops use accessor
+    names (``campaign_set``). Raises :class:`~django.core.exceptions.FieldDoesNotExist`
+    for a name that is not a field, and :class:`ValueError` for a hop that is not a
+    relation, or (with ``single_valued``) a hop that can reach several rows.
     """
     models_on_path: list[type[models.Model]] = []
     current = model
@@ -99,7 +105,7 @@ def relation_path(
     for index, name in enumerate(names):
         if name == "pk" and index == len(names) - 1:
             break
-        field = current._meta.get_field(name)
+        field = _field(current, name) if accessors else current._meta.get_field(name)
         if single_valued and (field.many_to_many or field.one_to_many):
             raise ValueError(f"{current.__name__}.{name} can reach several rows.")
         related = field.related_model
@@ -110,6 +116,17 @@ def relation_path(
         current = related
         models_on_path.append(current)
     return models_on_path
+
+
+def _field(model: type[models.Model], accessor: str) -> Any:
+    """The field or reverse relation that ``prefetch_related`` reaches as ``accessor``."""
+    for field in model._meta.get_fields():
+        if field.auto_created and not field.concrete:
+            if field.get_accessor_name() == accessor:  # type: ignore[union-attr]
+                return field
+        elif field.name == accessor:
+            return field
+    raise FieldDoesNotExist(f"{model.__name__} has no relation named {accessor!r}.")
 
 
 def user_organizations(user: Any) -> Iterable[Any]:
@@ -174,7 +191,7 @@ def scoped_prefetches(
     for entry in entries:
         lookup = _lookup_of(entry)
         names = lookup.split(LOOKUP_SEP)
-        hops = relation_path(model, lookup)
+        hops = relation_path(model, lookup, accessors=True)
         for depth, target in enumerate(hops, start=1):
             prefix = LOOKUP_SEP.join(names[:depth])
             last = depth == len(names)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-
 # --- scoping (organization-scoped querysets, pagination) ---
+# This app has no migrations, so its tables are created before ``auth_user`` exists:
+# foreign keys to the user model are declared with ``db_constraint=False``.
+from django.conf import settings
+from django.db import models
+from django.db.models import Prefetch
 
-from django.conf import settings  # noqa: E402
-from django.db import models  # noqa: E402
-from django.db.models import Prefetch  # noqa: E402
-
-from django_supahybrid.querysets import OrganizationQuerySet  # noqa: E402
+from django_supahybrid.querysets import OrganizationQuerySet
 
 
 class Organization(models.Model):
@@ -25,7 +25,10 @@ class Profile(models.Model):
     """One organization per user (``ORGANIZATION_LOOKUP = "scoping_profile__organization"``)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scoping_profile"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="scoping_profile",
+        db_constraint=False,
     )
     organization = models.ForeignKey(Organization, null=True, on_delete=models.SET_NULL)
     role = models.CharField(max_length=20, default="member")
@@ -35,7 +38,10 @@ class Membership(models.Model):
     """Several organizations per user (``"scoping_memberships__organization"``)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scoping_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="scoping_memberships",
+        db_constraint=False,
     )
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
 
@@ -69,7 +75,11 @@ class Campaign(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     district = models.ForeignKey(District, null=True, on_delete=models.SET_NULL)
     constituency = models.ForeignKey(Constituency, null=True, on_delete=models.SET_NULL)
@@ -98,7 +108,7 @@ class VoterInteraction(models.Model):
 
 class Notification(models.Model):
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     message = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
