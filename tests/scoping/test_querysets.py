@@ -75,6 +75,9 @@ def test_missing_declaration_is_an_error() -> None:
         class Meta:
             app_label = "testapp"
 
+        def __str__(self) -> str:
+            return "undeclared"
+
     with pytest.raises(ImproperlyConfigured, match=r"testapp\.Undeclared .*Scoping"):
         Undeclared.objects.for_user(None)
 

@@ -12,7 +12,15 @@ from django.db.models import Prefetch
 from django_supahybrid.querysets import OrganizationQuerySet
 
 
-class Organization(models.Model):
+class _Row(models.Model):
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
+
+
+class Organization(_Row):
     name = models.CharField(max_length=100)
 
     objects = OrganizationQuerySet.as_manager()
@@ -21,7 +29,7 @@ class Organization(models.Model):
         organization = "pk"
 
 
-class Profile(models.Model):
+class Profile(_Row):
     """One organization per user (``ORGANIZATION_LOOKUP = "scoping_profile__organization"``)."""
 
     user = models.OneToOneField(
@@ -34,7 +42,7 @@ class Profile(models.Model):
     role = models.CharField(max_length=20, default="member")
 
 
-class Membership(models.Model):
+class Membership(_Row):
     """Several organizations per user (``"scoping_memberships__organization"``)."""
 
     user = models.ForeignKey(
@@ -46,7 +54,7 @@ class Membership(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
 
 
-class District(models.Model):
+class District(_Row):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
 
@@ -56,12 +64,12 @@ class District(models.Model):
         organization = "organization"
 
 
-class Constituency(models.Model):
+class Constituency(_Row):
     district = models.ForeignKey(District, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
 
 
-class Tag(models.Model):
+class Tag(_Row):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     name = models.CharField(max_length=50)
 
@@ -71,7 +79,7 @@ class Tag(models.Model):
         organization = "organization"
 
 
-class Campaign(models.Model):
+class Campaign(_Row):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     name = models.CharField(max_length=100)
     created_by = models.ForeignKey(
@@ -94,7 +102,7 @@ class Campaign(models.Model):
         prefetch_related = ("tags",)
 
 
-class VoterInteraction(models.Model):
+class VoterInteraction(_Row):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="interactions")
     note = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -106,7 +114,7 @@ class VoterInteraction(models.Model):
         select_related = ("campaign",)
 
 
-class Notification(models.Model):
+class Notification(_Row):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
