@@ -15,6 +15,7 @@ With pytest, add ``pytest_plugins = ["django_supahybrid.pytest_plugin"]`` to a
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -66,9 +67,18 @@ def assert_queries_do_not_grow(
 
 def _explain(sizes: Sequence[int], counts: list[int], statements: list[str]) -> str:
     pairs = ", ".join(f"{size} rows: {count}" for size, count in zip(sizes, counts, strict=True))
-    repeated = [(sql, n) for sql, n in Counter(statements).most_common() if n > 1]
+    shapes = Counter(_shape(sql) for sql in statements)
+    repeated = [(sql, n) for sql, n in shapes.most_common() if n > 1]
     lines = [f"The number of queries changed with the number of rows ({pairs})."]
     if repeated:
-        lines.append("Statements sent more than once in the largest run:")
+        lines.append("Statements sent more than once in the largest run (values as ?):")
         lines += [f"  {n} x {sql}" for sql, n in repeated[:5]]
     return "\n".join(lines)
+
+
+_LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def _shape(sql: str) -> str:
+    """``sql`` with its literal values replaced, so one N+1 statement groups together."""
+    return _LITERAL.sub("?", sql)
