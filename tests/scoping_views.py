@@ -50,6 +50,14 @@ class CampaignViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
     serializer_class = CampaignSerializer
     pagination_class = StandardPagination
 
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer, created_by=self.request.user)
+
+    def perform_update(self, serializer: Any) -> None:
+        # Extra keyword arguments reach save(): mark renamed campaigns.
+        name = serializer.validated_data.get("name")
+        super().perform_update(serializer, **({"name": f"{name}!"} if name else {}))
+
 
 class ReadOnlyOrganizationSerializer(serializers.ModelSerializer[Campaign]):
     class Meta:
@@ -74,6 +82,7 @@ class PlainOrganizationSerializer(serializers.ModelSerializer[Campaign]):
 
 
 class PlainOrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
+    organization_field = "organization"  # the default, named explicitly
     queryset = Campaign.objects.order_by("id")
     serializer_class = PlainOrganizationSerializer
 

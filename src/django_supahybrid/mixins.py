@@ -52,12 +52,13 @@ class OrganizationScopedMixin:
             )
         return queryset.for_user(self.request.user).with_relations()
 
-    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+    def perform_create(self, serializer: BaseSerializer[Any], **extra: Any) -> None:
+        """Save with the user's organization (and owner); ``extra`` goes to ``save()``."""
         user = self.request.user
         if not getattr(user, "is_authenticated", False):
             raise PermissionDenied(_("Sign in to create this."))
         model = serializer.Meta.model  # type: ignore[attr-defined]
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(extra)
         field = self._organization_field(model)
         if field is not None:
             values[field] = self._organization_for_write(model, field, serializer, create=True)
@@ -66,9 +67,10 @@ class OrganizationScopedMixin:
             values[decl.user] = user
         self._save_inside_tenant(serializer, values)
 
-    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+    def perform_update(self, serializer: BaseSerializer[Any], **extra: Any) -> None:
+        """Save, refusing an organization the user is not in; ``extra`` goes to ``save()``."""
         model = serializer.Meta.model  # type: ignore[attr-defined]
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(extra)
         field = self._organization_field(model)
         if field is not None:
             organization = self._organization_for_write(model, field, serializer, create=False)

@@ -152,6 +152,7 @@ def test_declared_prefetch_objects_are_scoped(world: World) -> None:
     rows = list(CampaignWithInteractions.objects.for_user(world.alice).with_relations())
     assert [[i.note for i in c.interaction_list] for c in rows] == [["ia", "ia2"]]
     assert [[t.name for t in c.tags.all()] for c in rows] == [["tA"]]
+    assert "constituency" in rows[0]._state.fields_cache
 
 
 def test_multi_hop_string_lookups_scope_every_scoped_hop(world: World) -> None:

@@ -145,4 +145,5 @@ class CampaignWithInteractions(Campaign):
                     to_attr="interaction_list",
                 ),
                 Prefetch("tags"),
+                "constituency",  # not scoped: prefetched as declared
             )
