@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
+from drf_spectacular.generators import SchemaGenerator
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
@@ -199,3 +200,18 @@ def test_cursor_page_size_rules(world: World, settings: SettingsWrapper) -> None
     Notification.objects.create(recipient=world.alice, message="second")
     assert len(client.get("/scoping/notifications/").json()["results"]) == 1
     assert client.get("/scoping/notifications/?cursor=garbage").status_code == 404
+
+
+def test_drf_spectacular_shows_the_paginated_schemas(settings: SettingsWrapper) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    }
+    schema = SchemaGenerator(urlconf="tests.scoping_views").get_schema(public=True)
+    components = schema["components"]["schemas"]
+    page = components["PaginatedTagList"]["properties"]
+    assert {"count", "count_is_estimate", "page", "page_size", "results"} <= set(page)
+    feed = components["PaginatedNotificationList"]["properties"]
+    assert set(feed) == {"next", "previous", "results"}
+    parameters = {p["name"] for p in schema["paths"]["/tags/"]["get"]["parameters"]}
+    assert parameters == {"page", "page_size"}
