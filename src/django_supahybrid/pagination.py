@@ -11,8 +11,10 @@ cost does not grow with depth, which suits notification and activity feeds.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+from django.core.paginator import UnorderedObjectListWarning
 from django.db import connections, models
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound, ValidationError
@@ -89,6 +91,14 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
         size = self.get_page_size(request)
         number = self._page_number(request)
         offset = (number - 1) * size
+        if isinstance(queryset, models.QuerySet) and not queryset.ordered:
+            # As Django's Paginator does: without an order, pages may repeat or skip rows.
+            warnings.warn(
+                f"Pagination may yield inconsistent results with an unordered "
+                f"{queryset.model.__name__} queryset; add order_by().",
+                UnorderedObjectListWarning,
+                stacklevel=2,
+            )
         if offset > _MAX_OFFSET:
             raise NotFound(_("Page %(page)d is past the end of the results.") % {"page": number})
         # One row more than the page tells whether there is a next page without a count.

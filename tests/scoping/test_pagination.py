@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.paginator import UnorderedObjectListWarning
 from django.db import connection
 from drf_spectacular.generators import SchemaGenerator
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -135,7 +136,7 @@ def test_estimate_is_never_below_the_exact_limit(tags: list[Tag]) -> None:
     )
     paginator = SmallCountPagination()
     request = Request(APIRequestFactory().get("/"))
-    paginator.paginate_queryset(Tag.objects.filter(name__startswith="zz"), request)
+    paginator.paginate_queryset(Tag.objects.filter(name__startswith="zz").order_by("id"), request)
     response = paginator.get_paginated_response([]).data
     assert response["count_is_estimate"] is True
     assert response["count"] == 11
@@ -215,3 +216,9 @@ def test_drf_spectacular_shows_the_paginated_schemas(settings: SettingsWrapper) 
     assert set(feed) == {"next", "previous", "results"}
     parameters = {p["name"] for p in schema["paths"]["/tags/"]["get"]["parameters"]}
     assert parameters == {"page", "page_size"}
+
+
+def test_unordered_queryset_warns_like_djangos_paginator(tags: list[Tag]) -> None:
+    request = Request(APIRequestFactory().get("/"))
+    with pytest.warns(UnorderedObjectListWarning, match="unordered Tag queryset"):
+        StandardPagination().paginate_queryset(Tag.objects.all(), request)
