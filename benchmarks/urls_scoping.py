@@ -10,6 +10,7 @@ from rest_framework.generics import ListAPIView
 
 from django_supahybrid.mixins import OrganizationScopedMixin
 from django_supahybrid.pagination import FeedCursorPagination, StandardPagination
+from tests.scoping_views import NotificationSerializer
 from tests.testapp.models import Campaign, Notification
 
 
@@ -42,12 +43,6 @@ class ScopedCampaignList(OrganizationScopedMixin, ListAPIView[Campaign]):
     queryset = Campaign.objects.order_by("id")
     serializer_class = CampaignSerializer
     pagination_class = LargePages
-
-
-class NotificationSerializer(serializers.ModelSerializer[Notification]):
-    class Meta:
-        model = Notification
-        fields = ["id", "message", "created_at"]
 
 
 class ExactCount(StandardPagination):
