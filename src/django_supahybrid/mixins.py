@@ -44,6 +44,7 @@ class OrganizationScopedMixin:
     request: Any
 
     def get_queryset(self) -> models.QuerySet[Any]:
+        """The view's queryset, ``for_user(request.user).with_relations()``."""
         queryset = super().get_queryset()  # type: ignore[misc]
         if not isinstance(queryset, OrganizationQuerySet):
             raise ImproperlyConfigured(
