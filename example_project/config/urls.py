@@ -24,6 +24,7 @@ urlpatterns = [
             authentication_classes=[],
             permission_classes=[],
             custom_settings=SCHEMA_SETTINGS,
+            urlconf="config.urls",  # only this project's API, whatever includes it
             schema=None,  # the schema document itself is not an endpoint of the API
         ),
         name="schema",
