@@ -69,6 +69,11 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
     return messages
 
 
+# --- scoping ---
+# Organization scoping and pagination checks (ids E020-E029, W020-W029) live in their own
+# module; importing it registers them.
+from django_supahybrid import _scoping_checks  # noqa: E402, F401
+
 # --- database ---
 # Pooler modes, pooling, SSL, the connection budget and the auth cache: see db_checks.py.
 from django_supahybrid.db_checks import (  # noqa: E402

@@ -35,6 +35,17 @@ class SupaHybridSettings:
 
     SUPABASE_URL: str | None = None
 
+    # --- scoping ---
+    ORGANIZATION_LOOKUP: str | None = None
+    ORGANIZATION_RESOLVER: str | None = None
+    ORGANIZATION_SUPERUSER_SEES_ALL: bool = False
+
+    # --- pagination ---
+    PAGINATION_PAGE_SIZE: int = 20
+    PAGINATION_MAX_PAGE_SIZE: int = 100
+    PAGINATION_EXACT_COUNT_LIMIT: int = 10_000
+    PAGINATION_LARGE_COUNT: Literal["estimate", "capped"] = "estimate"
+
     # --- database ---
     WEB_PROCESSES: int | None = None
     WEB_THREADS: int = 1
