@@ -167,6 +167,13 @@ def run(quick: bool) -> str:
             "",
             table,
             "",
+            "Wrk, gunicorn, PostgreSQL and PgBouncer share two cores here, so throughput and "
+            "above all p95 move from run to run; what repeats is the order of magnitude: no "
+            "pooling is several times slower than any other choice straight against the "
+            "server, and the peak server connections follow the configuration (one per "
+            "thread when persistent, the pool size with a pool, PgBouncer's pool size "
+            "behind it).",
+            "",
             # The report is included into docs/benchmarks.md: links resolve from there.
             "![Requests per second and peak server connections per configuration]"
             f"(benchmarks/{image})",
