@@ -37,7 +37,7 @@ def _run(jobs: list[tuple[str, int]], pk: int) -> list[dict[str, int]]:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for mode, n in jobs
     ]
     try:
