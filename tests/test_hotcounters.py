@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.checks import Error
-from django.db import connection, connections, models, transaction
+from django.db import IntegrityError, connection, connections, models, transaction
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from django_supahybrid.checks import check_counter_shards
@@ -186,3 +186,17 @@ def test_checks_e030_e031() -> None:
 
 def test_checks_pass_for_the_installed_models() -> None:
     assert check_counter_shards() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_add_for_a_missing_owner_fails_on_the_foreign_key(hits: ShardedCounter) -> None:
+    with pytest.raises(IntegrityError):
+        hits.add(987654321)
+
+    def add_in_atomic() -> None:
+        with transaction.atomic():
+            hits.add(987654321)  # the key is deferred: checked at commit
+
+    with pytest.raises(IntegrityError):
+        add_in_atomic()
+    assert not CountedShard.objects.exists()
