@@ -84,13 +84,12 @@ class ShardedCounter:
         self._owner = owner
         self._counter = _counter_field(self.owner_model, field)
 
-    def _alias(self, using: str | None) -> str:
-        return using or router.db_for_write(self.shard_model)
-
-    def _tables(self, alias: str) -> dict[str, str]:
+    def _names(self, using: str | None) -> tuple[str, dict[str, str]]:
+        """The database alias, and the quoted table and column names the SQL uses."""
+        alias = using or router.db_for_write(self.shard_model)
         qn = connections[alias].ops.quote_name
         shard_meta = self.shard_model._meta
-        return {
+        return alias, {
             "shard": qn(shard_meta.db_table),
             "owner_col": qn(_column(self._owner)),
             "main": qn(self.owner_model._meta.db_table),
@@ -107,6 +106,17 @@ class ShardedCounter:
             return getattr(owner, self._owner.target_field.attname)
         return owner
 
+    def _owner_value(self, alias: str, sql: str, params: list[Any], pk: Any) -> int:
+        """Run ``sql``, which yields one value for the owner row ``pk`` or no row at all."""
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise _does_not_exist(self.owner_model)(
+                f"{self.owner_model._meta.label}(pk={pk!r}) does not exist."
+            )
+        return int(row[0])
+
     def add(self, owner: models.Model | Any, by: int = 1, *, using: str | None = None) -> None:
         """Add ``by`` to a random slot of ``owner`` (an instance or its primary key).
 
@@ -116,8 +126,7 @@ class ShardedCounter:
         """
         if not isinstance(by, int) or isinstance(by, bool):
             raise TypeError(f"`by` must be an int, got {by!r}.")
-        alias = self._alias(using)
-        t = self._tables(alias)
+        alias, t = self._names(using)
         sql = (
             f"INSERT INTO {t['shard']} ({t['owner_col']}, {t['slot']}, {t['count']}) "  # noqa: S608
             f"VALUES (%s, %s, %s) ON CONFLICT ({t['owner_col']}, {t['slot']}) DO UPDATE "
@@ -131,22 +140,14 @@ class ShardedCounter:
 
         Raises ``DoesNotExist`` of the owner model when the owner row does not exist.
         """
-        alias = self._alias(using)
-        t = self._tables(alias)
+        alias, t = self._names(using)
         sql = (
             f"SELECT m.{t['field']} + COALESCE((SELECT SUM(s.{t['count']}) FROM {t['shard']} s "  # noqa: S608
             f"WHERE s.{t['owner_col']} = m.{t['main_pk']}), 0) "
             f"FROM {t['main']} m WHERE m.{t['main_pk']} = %s"
         )
         pk = self._pk(owner)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, [pk])
-            row = cursor.fetchone()
-        if row is None:
-            raise _does_not_exist(self.owner_model)(
-                f"{self.owner_model._meta.label}(pk={pk!r}) does not exist."
-            )
-        return int(row[0])
+        return self._owner_value(alias, sql, [pk], pk)
 
     def annotate(
         self, queryset: models.QuerySet[Any], name: str = "counter_total"
@@ -175,8 +176,7 @@ class ShardedCounter:
         not at all, and concurrent :meth:`add` calls are kept. An ``owner`` instance gets
         the new value set on it.
         """
-        alias = self._alias(using)
-        t = self._tables(alias)
+        alias, t = self._names(using)
         sql = (
             f"WITH moved AS (DELETE FROM {t['shard']} WHERE {t['owner_col']} = %s "  # noqa: S608
             f"RETURNING {t['count']} AS n) "
@@ -185,24 +185,17 @@ class ShardedCounter:
             f"WHERE {t['main_pk']} = %s RETURNING {t['field']}"
         )
         pk = self._pk(owner)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, [pk, pk])
-            row = cursor.fetchone()
-        if row is None:
-            raise _does_not_exist(self.owner_model)(
-                f"{self.owner_model._meta.label}(pk={pk!r}) does not exist."
-            )
+        value = self._owner_value(alias, sql, [pk, pk], pk)
         if isinstance(owner, models.Model):
-            setattr(owner, self._counter.attname, row[0])
-        return int(row[0])
+            setattr(owner, self._counter.attname, value)
+        return value
 
     def fold_all(self, *, using: str | None = None) -> int:
         """Fold the slots of every owner in one statement; return how many owners changed.
 
         Meant for a periodic job (cron, Celery beat) that keeps the shard table small.
         """
-        alias = self._alias(using)
-        t = self._tables(alias)
+        alias, t = self._names(using)
         sql = (
             f"WITH moved AS (DELETE FROM {t['shard']} RETURNING {t['owner_col']} AS owner, "  # noqa: S608
             f"{t['count']} AS n), sums AS (SELECT owner, SUM(n) AS n FROM moved GROUP BY owner) "
