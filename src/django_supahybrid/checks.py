@@ -79,10 +79,10 @@ def check_counter_shards(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """Validate the shard models of sharded counters (``CounterShardBase`` subclasses)."""
-    from django_supahybrid.hotcounters import check_shard_models
+    from django_supahybrid.hotcounters import _check_shard_models
 
     if app_configs is None:
         candidates = list(apps.get_models())
     else:
         candidates = [model for config in app_configs for model in config.get_models()]
-    return check_shard_models(candidates)
+    return _check_shard_models(candidates)

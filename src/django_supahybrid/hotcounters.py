@@ -51,7 +51,7 @@ class CounterShardBase(models.Model):
         abstract = True
 
 
-def shard_owner(shard_model: type[models.Model]) -> models.ForeignKey[Any, Any] | None:
+def _shard_owner(shard_model: type[models.Model]) -> models.ForeignKey[Any, Any] | None:
     """The single foreign key of ``shard_model`` (the counted row), or ``None``."""
     keys = [f for f in shard_model._meta.concrete_fields if isinstance(f, models.ForeignKey)]
     return keys[0] if len(keys) == 1 else None
@@ -69,7 +69,7 @@ class ShardedCounter:
     """
 
     def __init__(self, shard_model: type[CounterShardBase], field: str, *, slots: int = 16):
-        owner = shard_owner(shard_model)
+        owner = _shard_owner(shard_model)
         if owner is None:
             raise TypeError(
                 f"{shard_model._meta.label} must have exactly one ForeignKey, to the counted "
@@ -207,13 +207,13 @@ class ShardedCounter:
             return int(cursor.rowcount)
 
 
-def check_shard_models(candidates: list[type[models.Model]]) -> list[checks.CheckMessage]:
+def _check_shard_models(candidates: list[type[models.Model]]) -> list[checks.CheckMessage]:
     """System check messages for the :class:`CounterShardBase` subclasses among ``candidates``."""
     messages: list[checks.CheckMessage] = []
     for model in candidates:
         if not issubclass(model, CounterShardBase) or model._meta.proxy:
             continue
-        owner = shard_owner(model)
+        owner = _shard_owner(model)
         if owner is None:
             messages.append(
                 checks.Error(
