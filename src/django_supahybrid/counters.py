@@ -9,7 +9,7 @@ value in the same statement.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast, overload
+from typing import Any, Literal, cast, overload
 
 from django.core.exceptions import FieldDoesNotExist, FieldError, ObjectDoesNotExist
 from django.db import connections, models, router
@@ -28,6 +28,8 @@ __all__ = [
 
 #: A floor or ceiling: one limit for every field of the call, or a limit per field name.
 Bound = int | Mapping[str, int] | None
+_Kind = Literal["floor", "ceiling"]
+_Guard = tuple[str, _Kind, int, int]  # (field, kind, limit, delta)
 
 
 class CounterError(Exception):
@@ -47,7 +49,7 @@ class CounterBoundError(CounterError):
 
     def __init__(
         self, *, model: type[models.Model], pk: Any, field: str, value: int, delta: int,
-        kind: str, limit: int,
+        kind: _Kind, limit: int,
     ) -> None:  # fmt: skip
         self.model, self.pk, self.field = model, pk, field
         self.value, self.delta, self.kind, self.limit = value, delta, kind, limit
@@ -97,7 +99,7 @@ def _does_not_exist(model: type[models.Model]) -> type[ObjectDoesNotExist]:
     return model.DoesNotExist  # type: ignore[attr-defined, no-any-return]
 
 
-def _bounds(bound: Bound, names: Mapping[str, int], kind: str) -> dict[str, int]:
+def _bounds(bound: Bound, names: Mapping[str, int], kind: _Kind) -> dict[str, int]:
     if bound is None:
         return {}
     if isinstance(bound, int) and not isinstance(bound, bool):
@@ -113,15 +115,13 @@ def _bounds(bound: Bound, names: Mapping[str, int], kind: str) -> dict[str, int]
     return dict(bound)
 
 
-def _guards(
-    deltas: Mapping[str, int], floor: Bound, ceiling: Bound
-) -> list[tuple[str, str, int, int]]:
+def _guards(deltas: Mapping[str, int], floor: Bound, ceiling: Bound) -> list[_Guard]:
     """``(field, kind, limit, delta)`` for each bound that restrains this change.
 
     A bound only restrains movement towards it: a floor is checked when a field goes down,
     a ceiling when it goes up, so a counter already outside its range can move back in.
     """
-    guards = []
+    guards: list[_Guard] = []
     for name, limit in _bounds(floor, deltas, "floor").items():
         if deltas[name] < 0:
             guards.append((name, "floor", limit, deltas[name]))
@@ -131,7 +131,7 @@ def _guards(
     return guards
 
 
-def _crosses(value: int, kind: str, limit: int, delta: int) -> bool:
+def _crosses(value: int, kind: _Kind, limit: int, delta: int) -> bool:
     return value + delta < limit if kind == "floor" else value + delta > limit
 
 
@@ -208,7 +208,7 @@ def _update_row(
     obj: models.Model,
     fields: Mapping[str, models.IntegerField[Any, Any]],
     deltas: Mapping[str, int],
-    guards: list[tuple[str, str, int, int]],
+    guards: list[_Guard],
     alias: str,
 ) -> dict[str, int]:
     connection = connections[alias]
