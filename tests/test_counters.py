@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from django_supahybrid.counters import (
     CounterBoundError,
@@ -315,3 +317,38 @@ def _wait_until_blocked_on_a_lock() -> None:
                 return
         time.sleep(0.02)
     raise AssertionError("the decrement never waited for the row lock")
+
+
+_steps = st.lists(
+    st.tuples(
+        st.integers(-5, 5),  # delta
+        st.one_of(st.none(), st.integers(-10, 10)),  # floor
+        st.one_of(st.none(), st.integers(-10, 10)),  # ceiling
+    ),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(start=st.integers(-10, 10), steps=_steps)
+def test_bounded_changes_match_a_python_model(
+    start: int, steps: list[tuple[int, int | None, int | None]]
+) -> None:
+    row = Counted.objects.create(hits=start)
+    expected = start
+    for delta, floor, ceiling in steps:
+        new = expected + delta
+        refused = (delta < 0 and floor is not None and new < floor) or (
+            delta > 0 and ceiling is not None and new > ceiling
+        )
+        if refused:
+            with pytest.raises(CounterBoundError) as info:
+                increment(row, "hits", delta, floor=floor, ceiling=ceiling)
+            assert info.value.value == expected
+        else:
+            assert increment(row, "hits", delta, floor=floor, ceiling=ceiling) == new
+            expected = new
+        assert row.hits == expected
+    assert _stored(row, "hits") == expected
