@@ -53,8 +53,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_supahybrid",
     "core",
+    "accounts",
+    "campaigns",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -102,11 +106,17 @@ SUPAHYBRID = {
 }
 
 REST_FRAMEWORK = {
+    # Until the library's Supabase JWT authentication is wired in, DRF's defaults apply.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONObjectParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+
+# Request bodies above this many bytes are answered with a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True

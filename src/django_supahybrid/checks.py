@@ -71,6 +71,11 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
     return messages
 
 
+# --- scoping ---
+# Organization scoping and pagination checks (ids E020-E029, W020-W029) live in their own
+# module; importing it registers them.
+from django_supahybrid import _scoping_checks  # noqa: E402, F401
+
 # --- counters ---
 
 

@@ -31,6 +31,17 @@ class SupaHybridSettings:
 
     SUPABASE_URL: str | None = None
 
+    # --- scoping ---
+    ORGANIZATION_LOOKUP: str | None = None
+    ORGANIZATION_RESOLVER: str | None = None
+    ORGANIZATION_SUPERUSER_SEES_ALL: bool = False
+
+    # --- pagination ---
+    PAGINATION_PAGE_SIZE: int = 20
+    PAGINATION_MAX_PAGE_SIZE: int = 100
+    PAGINATION_EXACT_COUNT_LIMIT: int = 10_000
+    PAGINATION_LARGE_COUNT: Literal["estimate", "capped"] = "estimate"
+
 
 def _matches(value: Any, hint: Any) -> bool:
     """Whether ``value`` fits the annotation ``hint`` (the subset the settings use)."""
