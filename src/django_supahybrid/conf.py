@@ -31,6 +31,14 @@ class SupaHybridSettings:
 
     SUPABASE_URL: str | None = None
 
+    # --- realtime ---
+    REALTIME_TRANSPORTS: tuple[str, ...] = (
+        "django_supahybrid.realtime.transports.NotifyTransport",
+        "django_supahybrid.realtime.transports.BroadcastTransport",
+    )
+    REALTIME_BROADCAST_PRIVATE: bool = True
+    REALTIME_LISTEN_DATABASE: str = "default"
+
 
 def _matches(value: Any, hint: Any) -> bool:
     """Whether ``value`` fits the annotation ``hint`` (the subset the settings use)."""
