@@ -20,6 +20,7 @@ from django.db import connections
 from psycopg import sql
 
 from django_supahybrid.conf import app_settings
+from django_supahybrid.realtime.events import MAX_CHANNEL_BYTES
 
 __all__ = ["Listener", "Notification", "TransactionPoolerError", "is_transaction_pooler", "listen"]
 
@@ -122,9 +123,16 @@ def listen(
 
     Each listener owns its connection, so listeners in several threads are independent.
     Close it (``close()``, or use it as a context manager) to close the connection.
-    Raises :class:`TransactionPoolerError` for an alias behind a transaction-mode pooler.
+    Raises :class:`TransactionPoolerError` for an alias behind a transaction-mode pooler,
+    and :class:`ValueError` for a channel name above 63 bytes.
     """
     names = [channels] if isinstance(channels, str) else list(channels)
+    for name in names:
+        if len(name.encode()) > MAX_CHANNEL_BYTES:
+            raise ValueError(
+                f"Channel {name!r} is longer than PostgreSQL's {MAX_CHANNEL_BYTES} bytes; "
+                "build channel names with django_supahybrid.realtime.channel_name()."
+            )
     params = _connection_params(using or app_settings().REALTIME_LISTEN_DATABASE)
     params.setdefault("application_name", application_name)
     return Listener(
