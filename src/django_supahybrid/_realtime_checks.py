@@ -8,6 +8,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from django_supahybrid.conf import app_settings
@@ -67,29 +68,35 @@ def check_realtime_settings(**kwargs: Any) -> list[checks.CheckMessage]:
 @checks.register(checks.Tags.models)
 def check_realtime_models(**kwargs: Any) -> list[checks.CheckMessage]:
     """Every ``RealtimeModel``'s declaration names concrete fields of the model itself."""
-    from django_supahybrid.realtime.models import RealtimeModel, declaration_of
+    from django_supahybrid.realtime.models import RealtimeModel
 
     messages: list[checks.CheckMessage] = []
     for model in apps.get_models():
-        if not issubclass(model, RealtimeModel):
-            continue
-        decl = declaration_of(model)
-        names = [decl.user, decl.organization, *decl.fields]
-        for name in filter(None, names):
-            try:
-                field = model._meta.get_field(name)
-            except FieldDoesNotExist:
-                field = None
-            if field is None or not field.concrete:
-                messages.append(
-                    checks.Error(
-                        f"{model._meta.label}'s realtime declaration names {name!r}, which is "
-                        "not a concrete field of the model.",
-                        hint="Realtime.user, Realtime.organization (or the Scoping ones) and "
-                        "Realtime.fields must name fields of the model itself, such as a "
-                        "foreign key ('organization'), not a path ('campaign__organization').",
-                        obj=model,
-                        id="supahybrid.E042",
-                    )
+        if issubclass(model, RealtimeModel):
+            messages += _model_messages(model)
+    return messages
+
+
+def _model_messages(model: type[Model]) -> list[checks.CheckMessage]:
+    from django_supahybrid.realtime.models import declaration_of
+
+    decl = declaration_of(model)
+    messages: list[checks.CheckMessage] = []
+    for name in filter(None, [decl.user, decl.organization, *decl.fields]):
+        try:
+            concrete = model._meta.get_field(name).concrete
+        except FieldDoesNotExist:
+            concrete = False
+        if not concrete:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}'s realtime declaration names {name!r}, which is "
+                    "not a concrete field of the model.",
+                    hint="Realtime.user, Realtime.organization (or the Scoping ones) and "
+                    "Realtime.fields must name fields of the model itself, such as a "
+                    "foreign key ('organization'), not a path ('campaign__organization').",
+                    obj=model,
+                    id="supahybrid.E042",
                 )
+            )
     return messages
