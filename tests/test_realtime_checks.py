@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
 from django.db import models
 from django.test import override_settings

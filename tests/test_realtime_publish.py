@@ -294,3 +294,32 @@ def test_other_vendor_saves_and_warns_once(caplog: pytest.LogCaptureFixture) -> 
     assert len(warnings) == 1
     assert "'rt_sqlite'" in warnings[0].message
     assert "'sqlite'" in warnings[0].message
+
+
+def test_publish_batches_choose_their_alias(org: RtOrganization) -> None:
+    with listen(_org_channel(org), timeout=0.3) as listener:
+        publish([])  # nothing to do
+        unsaved = RtNote(organization=org, title="unsaved", pk=-1)
+        publish([unsaved], "DELETE")  # no database yet: the default alias
+        publish(RtNote(organization=org, title=str(n), pk=n) for n in range(3))  # a generator
+        assert [(d["op"], d["pk"]) for d in payloads(drain(listener))] == [
+            ("DELETE", -1),
+            ("UPDATE", 0),
+            ("UPDATE", 1),
+            ("UPDATE", 2),
+        ]
+    with listen(_org_channel(org), using="other", timeout=0.3) as on_other:
+        publish([RtNote(organization=org, pk=5)], using="other")
+        assert [d["pk"] for d in payloads(drain(on_other))] == [5]
+
+
+@override_settings(SUPAHYBRID={"REALTIME_TRANSPORTS": []})
+def test_no_transports_publish_nothing_and_warn_nothing(
+    org: RtOrganization, caplog: pytest.LogCaptureFixture
+) -> None:
+    with listen(_org_channel(org), timeout=0.3) as listener:
+        with transaction.atomic():
+            RtNote.objects.create(organization=org)
+            assert connection.run_on_commit == []  # not even a callback
+        assert drain(listener) == []
+    assert caplog.records == []

@@ -126,10 +126,14 @@ def test_operations_describe_and_deconstruct() -> None:
     assert rls.describe().startswith("Enable row level security on rtnote")
     assert rls.migration_name_fragment == "rtnote_realtime_rls"
     # What makemigrations/squashmigrations would write is importable Python.
-    written, imports = OperationWriter(
-        EnableRealtimeRLS("rtnote", user_field="recipient", identity=IDENTITY), indentation=0
-    ).serialize()
+    operation = EnableRealtimeRLS(
+        "rtnote", user_field="recipient", organization_field="organization",
+        identity=IDENTITY, membership=MEMBERSHIP,
+    )  # fmt: skip
+    written, imports = OperationWriter(operation, indentation=0).serialize()
     assert "django_supahybrid.realtime.operations.Identity(" in written
+    assert "model='testapp.RtMember'" in written
+    assert "django_supahybrid.realtime.operations.Membership(" in written
     assert "import django_supahybrid.realtime.operations" in imports
 
 
@@ -242,7 +246,7 @@ def test_rls_without_identity_table_compares_the_supabase_user_id() -> None:
     _, in_a = member(org_a)
     _, in_b = member(org_b)
     by_org = EnableRealtimeRLS(
-        "rttask", organization_field="organization", identity=None, broadcast=False,
+        "rttask", organization_field="organization", identity=None,
         membership=Membership("testapp.RtMember", user_field="supabase_id"),
     )  # fmt: skip
     own_rows = EnableRealtimeRLS("rtmember", user_field="supabase_id", identity=None)

@@ -27,9 +27,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models.signals import post_delete, post_save
 
+from django_supahybrid.conf import app_settings
 from django_supahybrid.realtime.events import Operation, RealtimeEvent
 from django_supahybrid.realtime.transports import publish_now
 
@@ -92,27 +93,33 @@ def publish(
 
     For the paths that send no signal: ``publish(Note.objects.bulk_create(notes), "INSERT")``,
     or ``publish(qs, "UPDATE")`` after ``qs.update(...)`` (re-read ``qs`` if the payload
-    carries updated fields). ``using`` defaults to each instance's own database.
+    carries updated fields). The events of one call go out in one statement per
+    transport. ``using`` defaults to the first instance's database.
     """
-    for instance in instances:
-        _schedule(event_for(instance, op), using or instance._state.db or "default")
+    rows = list(instances)
+    if rows:
+        alias = using or rows[0]._state.db or DEFAULT_DB_ALIAS
+        _schedule([event_for(row, op) for row in rows], alias)
 
 
-def _schedule(event: RealtimeEvent, using: str) -> None:
+def _schedule(events: list[RealtimeEvent], using: str) -> None:
+    if not app_settings().REALTIME_TRANSPORTS:
+        return  # publishing turned off: not even a callback
     # on_commit runs the callback at once outside a transaction, at the outermost commit
     # inside one, and drops it when the transaction or the savepoint it was
     # registered in rolls back.
-    transaction.on_commit(lambda: publish_now(event, using), using=using)
+    transaction.on_commit(lambda: publish_now(events, using), using=using)
 
 
 def _on_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return
-    _schedule(event_for(instance, "INSERT" if kwargs["created"] else "UPDATE"), kwargs["using"])
+    op: Operation = "INSERT" if kwargs["created"] else "UPDATE"
+    _schedule([event_for(instance, op)], kwargs["using"])
 
 
 def _on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    _schedule(event_for(instance, "DELETE"), kwargs["using"])
+    _schedule([event_for(instance, "DELETE")], kwargs["using"])
 
 
 class RealtimeModel(models.Model):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from functools import cache
 
 from django.db import DatabaseError, connections
@@ -42,8 +43,8 @@ class Transport:
         """Whether this transport can publish on ``connection``."""
         raise NotImplementedError
 
-    def publish(self, connection: BaseDatabaseWrapper, event: RealtimeEvent) -> None:
-        """Publish ``event`` on ``connection`` (called after the commit)."""
+    def publish(self, connection: BaseDatabaseWrapper, events: Sequence[RealtimeEvent]) -> None:
+        """Publish ``events``, in order, on ``connection`` (called after the commit)."""
         raise NotImplementedError
 
 
@@ -58,10 +59,15 @@ class NotifyTransport(Transport):
     def available(self, connection: BaseDatabaseWrapper) -> bool:
         return connection.vendor == "postgresql"
 
-    def publish(self, connection: BaseDatabaseWrapper, event: RealtimeEvent) -> None:
-        payload = event.encode(self.max_payload_bytes)
+    def publish(self, connection: BaseDatabaseWrapper, events: Sequence[RealtimeEvent]) -> None:
+        channels = [event.channel for event in events]
+        payloads = [event.encode(self.max_payload_bytes) for event in events]
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [event.channel, payload])
+            # One statement for the batch; unnest() yields its rows in array order.
+            cursor.execute(
+                "SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS t(c, p)",
+                [channels, payloads],
+            )
 
 
 _SEND_SIGNATURE = "realtime.send(jsonb,text,text,boolean)"
@@ -91,13 +97,14 @@ class BroadcastTransport(Transport):
                     _detected[connection.alias] = bool(cursor.fetchone()[0])
             return _detected[connection.alias]
 
-    def publish(self, connection: BaseDatabaseWrapper, event: RealtimeEvent) -> None:
-        payload = event.encode(self.max_payload_bytes)
+    def publish(self, connection: BaseDatabaseWrapper, events: Sequence[RealtimeEvent]) -> None:
+        payloads = [event.encode(self.max_payload_bytes) for event in events]
         private = app_settings().REALTIME_BROADCAST_PRIVATE
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT realtime.send(%s::jsonb, %s, %s, %s)",
-                [payload, event.op, event.topic, private],
+                "SELECT realtime.send(p::jsonb, e, t, %s) "
+                "FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(p, e, t)",
+                [private, payloads, [e.op for e in events], [e.topic for e in events]],
             )
 
 
@@ -120,8 +127,8 @@ def configured_transports() -> tuple[Transport, ...]:
 _warned: set[str] = set()
 
 
-def publish_now(event: RealtimeEvent, using: str) -> None:
-    """Publish ``event`` on alias ``using`` through every available transport.
+def publish_now(events: Sequence[RealtimeEvent], using: str) -> None:
+    """Publish ``events`` on alias ``using`` through every available transport.
 
     Called after the commit: a failure is logged, never raised, because the row is
     already saved and the caller must not believe otherwise.
@@ -131,13 +138,14 @@ def publish_now(event: RealtimeEvent, using: str) -> None:
     for transport in configured_transports():
         try:
             if transport.available(connection):
-                transport.publish(connection, event)
+                transport.publish(connection, events)
                 published = True
         except DatabaseError:
             logger.exception(
-                "Realtime event for %s pk=%r not published by %s.",
-                event.model_label,
-                event.pk,
+                "%d realtime event(s) for %s (first pk=%r) not published by %s.",
+                len(events),
+                events[0].model_label,
+                events[0].pk,
                 type(transport).__name__,
             )
             published = True

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_supahybrid.realtime import channel_name, listen
+from django_supahybrid.realtime import Listener, channel_name, listen
 
 
 class Command(BaseCommand):
@@ -47,13 +48,11 @@ class Command(BaseCommand):
         with listen(channels, using=options["database"]) as listener:
             self._print(listener, options["count"])
 
-    def _print(self, listener: Any, count: int | None) -> None:
-        for received, notification in enumerate(listener, start=1):
+    def _print(self, listener: Listener, count: int | None) -> None:
+        for notification in itertools.islice(listener, count):
             assert notification is not None  # only a timeout yields None; none is passed
             line = {"channel": notification.channel, "payload": notification.data}
             if line["payload"] is None:
                 line["payload"] = notification.payload
             self.stdout.write(json.dumps(line))
             self.stdout.flush()
-            if count is not None and received >= count:
-                return
