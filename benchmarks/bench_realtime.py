@@ -215,7 +215,7 @@ def _plot(series: dict[str, list[float]]) -> str:
     name = "realtime_latency.png"
     fig.savefig(common.REPORTS / name, dpi=110)
     plt.close(fig)
-    return name
+    return f"benchmarks/{name}"  # relative to docs/benchmarks.md, which includes the report
 
 
 def run(quick: bool) -> str:

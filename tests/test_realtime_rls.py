@@ -125,6 +125,8 @@ def test_operations_describe_and_deconstruct() -> None:
     }
     assert rls.describe().startswith("Enable row level security on rtnote")
     assert rls.migration_name_fragment == "rtnote_realtime_rls"
+    other_app = EnableRealtimeRLS("django_supahybrid.SupabaseIdentity", user_field="user")
+    assert other_app.migration_name_fragment == "django_supahybrid_supabaseidentity_realtime_rls"
     # What makemigrations/squashmigrations would write is importable Python.
     operation = EnableRealtimeRLS(
         "rtnote", user_field="recipient", organization_field="organization",
@@ -249,8 +251,8 @@ def test_rls_without_identity_table_compares_the_supabase_user_id() -> None:
         "rttask", organization_field="organization", identity=None,
         membership=Membership("testapp.RtMember", user_field="supabase_id"),
     )  # fmt: skip
-    own_rows = EnableRealtimeRLS(
-        "rtmember", user_field="supabase_id", identity=None, broadcast=False
+    own_rows = EnableRealtimeRLS(  # another app's model, as a user's migration names it
+        "testapp.RtMember", user_field="supabase_id", identity=None, broadcast=False
     )
     _forwards(by_org)
     _forwards(own_rows)

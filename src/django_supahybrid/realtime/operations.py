@@ -1,6 +1,8 @@
 """Migration operations that set a table up for Supabase Realtime, reversibly.
 
-Use them in a project's own migrations, after the one that creates the table::
+Use them in a project's own migrations, after the one that creates the table. The model
+is named as in Django's own operations (``"note"``, in the migration's app) or, for
+another app's model, as ``"app_label.ModelName"``::
 
     from django_supahybrid.realtime.operations import (
         AddToRealtimePublication, EnableRealtimeRLS, Identity, Membership,
@@ -110,6 +112,8 @@ class _TableOperation(Operation):
         """Database-only: the model state does not change."""
 
     def _model(self, app_label: str, state: ProjectState) -> type[Model]:
+        if "." in self.model_name:  # another app's model: "app_label.ModelName"
+            return state.apps.get_model(self.model_name)
         return state.apps.get_model(app_label, self.model_name)
 
     def _run(self, schema_editor: BaseDatabaseSchemaEditor, statements: list[str]) -> None:
@@ -177,7 +181,7 @@ class AddToRealtimePublication(_TableOperation):
 
     @property
     def migration_name_fragment(self) -> str:
-        return f"{self.model_name.lower()}_realtime_publication"
+        return f"{self.model_name.lower().replace('.', '_')}_realtime_publication"
 
     def _membership_check(self, table: str) -> str:
         return (
@@ -280,7 +284,7 @@ class EnableRealtimeRLS(_TableOperation):
 
     @property
     def migration_name_fragment(self) -> str:
-        return f"{self.model_name.lower()}_realtime_rls"
+        return f"{self.model_name.lower().replace('.', '_')}_realtime_rls"
 
     def _user_ids(self, apps: StateApps) -> str:
         """A subquery of the Django user ids (column ``id``) of the requesting user."""
