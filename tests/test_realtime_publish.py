@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from django_supahybrid.realtime import channel_name, listen, publish
 from django_supahybrid.realtime import transports as transports_module
@@ -323,3 +324,33 @@ def test_no_transports_publish_nothing_and_warn_nothing(
             assert connection.run_on_commit == []  # not even a callback
         assert drain(listener) == []
     assert caplog.records == []
+
+
+def _notify_statements(queries: CaptureQueriesContext) -> int:
+    return sum("pg_notify" in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_transactions_events_leave_in_one_statement_in_order(org: RtOrganization) -> None:
+    with listen(_org_channel(org), timeout=0.3) as listener:
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            for n in range(5):
+                RtNote.objects.create(organization=org, title=str(n))
+            assert len(connection.run_on_commit) == 1  # one batch
+            with transaction.atomic():  # a savepoint: its own batch, kept on release
+                RtNote.objects.create(organization=org, title="5")
+            RtNote.objects.create(organization=org, title="6")  # after it: a new batch
+            transaction.on_commit(lambda: None)  # someone else's callback in between
+            RtNote.objects.create(organization=org, title="7")
+            assert len(connection.run_on_commit) == 5
+        assert _notify_statements(queries) == 4
+        assert [d["fields"]["title"] for d in payloads(drain(listener))] == list("01234567")
+
+
+def test_large_batches_are_split_into_statements(org: RtOrganization) -> None:
+    with listen(_org_channel(org), timeout=0.5) as listener:
+        notes = RtNote.objects.bulk_create(RtNote(organization=org) for _ in range(2100))
+        with CaptureQueriesContext(connection) as queries:
+            publish(notes, "INSERT")
+        assert _notify_statements(queries) == 3
+        received = [d["pk"] for d in payloads(drain(listener))]
+    assert received == [note.pk for note in notes]

@@ -194,7 +194,7 @@ class Listener(Iterator["Notification | None"]):
             wait = None if timeout is None else max(0.0, timeout - (time.monotonic() - last))
             try:
                 # Never leave notifies() early: a batch read from the socket would be lost.
-                for notify in self._conn.notifies(timeout=wait, stop_after=1):
+                for notify in self._conn.notifies(timeout=wait):
                     yield Notification(notify.channel, notify.payload, notify.pid)
                     last = time.monotonic()
                 if timeout is not None and time.monotonic() - last >= timeout:

@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.signals import post_delete, post_save
 
 from django_supahybrid.conf import app_settings
@@ -102,13 +102,37 @@ def publish(
         _schedule([event_for(row, op) for row in rows], alias)
 
 
+class _Batch:
+    """An ``on_commit`` callback publishing a growing list of events in one go."""
+
+    __slots__ = ("events", "using")
+
+    def __init__(self, events: list[RealtimeEvent], using: str) -> None:
+        self.events = events
+        self.using = using
+
+    def __call__(self) -> None:
+        publish_now(self.events, self.using)
+
+
 def _schedule(events: list[RealtimeEvent], using: str) -> None:
     if not app_settings().REALTIME_TRANSPORTS:
         return  # publishing turned off: not even a callback
     # on_commit runs the callback at once outside a transaction, at the outermost commit
-    # inside one, and drops it when the transaction or the savepoint it was
-    # registered in rolls back.
-    transaction.on_commit(lambda: publish_now(events, using), using=using)
+    # inside one, and drops it when the transaction or a savepoint it was registered in
+    # rolls back. Django records, with each callback, the savepoints open when it was
+    # registered; when the last callback registered is our batch and the same savepoints
+    # are open now, a callback registered now would be kept or dropped exactly with that
+    # batch and run right after it, so the events join the batch instead: one statement
+    # per transport at commit rather than one per row.
+    connection = connections[using]
+    if connection.in_atomic_block and connection.run_on_commit:
+        entry = connection.run_on_commit[-1]  # (savepoint ids, callback, robust)
+        sids, last = entry[0], entry[1]
+        if isinstance(last, _Batch) and sids == set(connection.savepoint_ids):
+            last.events.extend(events)
+            return
+    transaction.on_commit(_Batch(events, using), using=using)
 
 
 def _on_save(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:

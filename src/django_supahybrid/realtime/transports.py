@@ -125,6 +125,8 @@ def configured_transports() -> tuple[Transport, ...]:
 
 
 _warned: set[str] = set()
+#: Events per statement: a large transaction's events go out in several statements.
+_CHUNK = 1000
 
 
 def publish_now(events: Sequence[RealtimeEvent], using: str) -> None:
@@ -138,7 +140,8 @@ def publish_now(events: Sequence[RealtimeEvent], using: str) -> None:
     for transport in configured_transports():
         try:
             if transport.available(connection):
-                transport.publish(connection, events)
+                for start in range(0, len(events), _CHUNK):
+                    transport.publish(connection, events[start : start + _CHUNK])
                 published = True
         except DatabaseError:
             logger.exception(
