@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import statistics
 import time
 from typing import Any
@@ -219,6 +220,7 @@ def _plot(series: dict[str, list[float]]) -> str:
 
 
 def run(quick: bool) -> str:
+    load_at_start = os.getloadavg()[0]
     common.django_setup("benchmarks.realtime_settings")
     from django.core.management import call_command
 
@@ -239,6 +241,7 @@ def run(quick: bool) -> str:
     series = {"single save": single}
     series.update({BURSTS[mode].format(n=burst_n): v[0] for mode, v in bursts.items()})
     plot = _plot(series)
+    load, cores = load_at_start, os.cpu_count()
     latency_rows: list[list[object]] = [
         ["single save, waited for (from the save)", len(single), *_percentiles(single),
          single_lost, ""],
@@ -281,9 +284,10 @@ library adds.
 The floor is the same model without the mixin, measured in the same run, the variants
 taken in turn. Of the difference, building and registering the event is
 **{python_us:.0f} µs of Python per save** (measured in process, without the database); the
-rest is the `pg_notify` round trip after the commit. In autocommit
-each save is followed by its own `pg_notify` round trip; inside a transaction each saved
-row's event is one statement after the commit (events of a rolled-back savepoint must be
-dropped with it, so they are not merged). For many rows at once, `bulk_create()` +
-`publish()` sends all their events in one statement.
+rest is the `pg_notify` statement after the commit: one per save in autocommit, one per
+transaction (up to 1,000 events each) when the saves share a transaction.
+
+The machine's load average was {load:.1f} when the run started (on {cores} cores shared
+with other jobs): absolute figures are noisy, which is why the variants are interleaved
+and compared as ratios.
 """
