@@ -104,6 +104,11 @@ def _column(model: type[Model], name: str) -> str:
 class _TableOperation(Operation):
     reversible = True
     reduces_to_sql = True
+    _name_suffix = ""
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"{self.model_name.lower().replace('.', '_')}_{self._name_suffix}"
 
     def __init__(self, model_name: str) -> None:
         self.model_name = model_name
@@ -157,6 +162,8 @@ class AddToRealtimePublication(_TableOperation):
     replica identity.
     """
 
+    _name_suffix = "realtime_publication"
+
     def __init__(
         self,
         model_name: str,
@@ -178,10 +185,6 @@ class AddToRealtimePublication(_TableOperation):
 
     def describe(self) -> str:
         return f"Add {self.model_name} to the {self.publication} publication"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return f"{self.model_name.lower().replace('.', '_')}_realtime_publication"
 
     def _membership_check(self, table: str) -> str:
         return (
@@ -241,6 +244,8 @@ class EnableRealtimeRLS(_TableOperation):
     Reversed: drops the policies and disables RLS on the table.
     """
 
+    _name_suffix = "realtime_rls"
+
     def __init__(
         self,
         model_name: str,
@@ -281,10 +286,6 @@ class EnableRealtimeRLS(_TableOperation):
 
     def describe(self) -> str:
         return f"Enable row level security on {self.model_name} for Supabase Realtime"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        return f"{self.model_name.lower().replace('.', '_')}_realtime_rls"
 
     def _user_ids(self, apps: StateApps) -> str:
         """A subquery of the Django user ids (column ``id``) of the requesting user."""

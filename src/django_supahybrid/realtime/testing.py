@@ -59,7 +59,8 @@ $roles$;
 
 # The helpers as Supabase defines them: claims come from the transaction-local setting
 # request.jwt.claims that PostgREST and Realtime set for each request.
-AUTH_SCHEMA_SQL = """
+AUTH_SCHEMA_SQL = (
+    """
 CREATE SCHEMA IF NOT EXISTS auth;
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -68,30 +69,31 @@ CREATE OR REPLACE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
     nullif(current_setting('request.jwt.claims', true), '')
   )::jsonb
 $$;
-CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+"""
+    + "".join(
+        # auth.uid(), auth.role(), auth.email(): one claim each, with its own type.
+        f"""
+CREATE OR REPLACE FUNCTION auth.{name}() RETURNS {type_} LANGUAGE sql STABLE AS $$
   SELECT coalesce(
-    nullif(current_setting('request.jwt.claim.sub', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-  )::uuid
+    nullif(current_setting('request.jwt.claim.{claim}', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> '{claim}')
+  )::{type_}
 $$;
-CREATE OR REPLACE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT coalesce(
-    nullif(current_setting('request.jwt.claim.role', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
-  )::text
-$$;
-CREATE OR REPLACE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$
-  SELECT coalesce(
-    nullif(current_setting('request.jwt.claim.email', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
-  )::text
-$$;
+"""
+        for name, claim, type_ in (
+            ("uid", "sub", "uuid"),
+            ("role", "role", "text"),
+            ("email", "email", "text"),
+        )
+    )
+    + """
 GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public
   TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public
   GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO anon, authenticated, service_role;
 """
+)
 
 REALTIME_SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS realtime;
