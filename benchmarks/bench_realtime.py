@@ -208,7 +208,7 @@ def _plot(series: dict[str, list[float]]) -> str:
         ordered = sorted(values)
         ax.plot(ordered, [i / len(ordered) for i in range(1, len(ordered) + 1)], label=label)
     ax.set_xscale("log")
-    ax.set_xlabel("save() start to arrival at the listener (ms, log scale)")
+    ax.set_xlabel("from the save (or the commit) to arrival at the listener (ms, log scale)")
     ax.set_ylabel("fraction of events")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
