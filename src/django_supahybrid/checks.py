@@ -102,3 +102,7 @@ def check_counter_shards(
     else:
         candidates = [model for config in app_configs for model in config.get_models()]
     return _check_shard_models(candidates)
+
+
+# --- realtime ---
+from django_supahybrid import _realtime_checks  # noqa: E402, F401  (registers its checks)

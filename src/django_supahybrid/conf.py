@@ -52,6 +52,13 @@ class SupaHybridSettings:
     DATABASE_MAX_CONNECTIONS: int | None = None
     DATABASE_RESERVED_CONNECTIONS: int = 0
     SUPABASE_COMPUTE: SupabaseCompute | None = None
+    # --- realtime ---
+    REALTIME_TRANSPORTS: tuple[str, ...] = (
+        "django_supahybrid.realtime.transports.NotifyTransport",
+        "django_supahybrid.realtime.transports.BroadcastTransport",
+    )
+    REALTIME_BROADCAST_PRIVATE: bool = True
+    REALTIME_LISTEN_DATABASE: str = "default"
 
 
 def _matches(value: Any, hint: Any) -> bool:
