@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
 
-from core.scoping import OrganizationScopedQuerySet
 from django.conf import settings
 from django.db import models
+
+from django_supahybrid.querysets import OrganizationQuerySet
 
 
 class District(models.Model):
@@ -47,11 +47,6 @@ class CampaignStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
-class CampaignQuerySet(OrganizationScopedQuerySet):
-    select = ("created_by", "target_district", "target_constituency")
-    prefetch = ("assigned_users",)
-
-
 class Campaign(models.Model):
     """A campaign run by one organization."""
 
@@ -84,7 +79,12 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects: ClassVar[CampaignQuerySet] = CampaignQuerySet.as_manager()  # type: ignore[assignment]
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "organization"
+        select_related = ("created_by", "target_district", "target_constituency")
+        prefetch_related = ("assigned_users",)
 
     class Meta:
         indexes = [
@@ -118,6 +118,12 @@ class VoterInteraction(models.Model):
     kind = models.CharField(max_length=16, choices=InteractionKind.choices)
     notes = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        organization = "campaign__organization"
+        select_related = ("volunteer",)
 
     class Meta:
         indexes = [

@@ -6,9 +6,11 @@ from typing import Any
 
 from core.api import StrictSerializerMixin
 from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Constituency, District, VoterInteraction
+from django_supahybrid.scoping import user_organizations
 
 
 def display_name(user: Any) -> str | None:
@@ -30,13 +32,22 @@ class ConstituencySerializer(serializers.ModelSerializer[Constituency]):
         fields = ["id", "name", "district"]
 
 
+class MemberField(serializers.PrimaryKeyRelatedField[Any]):
+    """A user id, looked up among the members of the requesting user's organizations.
+
+    Another organization's user gets the same 400 as an id that does not exist.
+    """
+
+    def get_queryset(self) -> QuerySet[Any]:
+        organizations = user_organizations(self.context["request"].user)
+        return super().get_queryset().filter(profile__organization__in=organizations)
+
+
 class CampaignSerializer(StrictSerializerMixin, serializers.ModelSerializer[Campaign]):
     """A campaign. ``assigned_users`` accepts members of the caller's organization only."""
 
     created_by_name = serializers.SerializerMethodField()
-    assigned_users = serializers.PrimaryKeyRelatedField(
-        many=True, required=False, queryset=get_user_model().objects.none()
-    )
+    assigned_users = MemberField(many=True, required=False, queryset=get_user_model().objects.all())
 
     class Meta:
         model = Campaign
@@ -63,12 +74,6 @@ class CampaignSerializer(StrictSerializerMixin, serializers.ModelSerializer[Camp
             "created_at",
             "updated_at",
         ]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        organization_id = self.context.get("organization_id")
-        members = get_user_model().objects.filter(profile__organization_id=organization_id)
-        self.fields["assigned_users"].child_relation.queryset = members  # type: ignore[attr-defined]
 
     def get_created_by_name(self, campaign: Campaign) -> str | None:
         return display_name(campaign.created_by)

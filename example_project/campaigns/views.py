@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from accounts.models import profile_of
 from accounts.permissions import CampaignRolePermission, IsOrganizationMember
-from core.api import APIMixin, check_pk, document
+from core.api import APIMixin, document
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter
 from notifications.services import notify_campaign_created, notify_status_changed
@@ -16,8 +15,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from campaigns.counters import increment_votes
-from campaigns.models import Campaign, CampaignStatus, Constituency, District
+from campaigns.models import Campaign, CampaignStatus, Constituency, District, VoterInteraction
 from campaigns.serializers import (
     CampaignSerializer,
     ConstituencySerializer,
@@ -25,6 +23,8 @@ from campaigns.serializers import (
     VoterInteractionSerializer,
     VoteSerializer,
 )
+from django_supahybrid.counters import increment
+from django_supahybrid.mixins import OrganizationScopedMixin
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,45 +85,42 @@ _LIST_PARAMETERS = [
 
 
 @document(tags=["campaigns"])
-class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
-    """Campaigns of the caller's organization. Role rules: ``accounts.permissions``."""
+class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
+    """Campaigns of the caller's organization. Role rules: ``accounts.permissions``.
 
+    ``OrganizationScopedMixin`` scopes every verb to ``for_user(request.user)`` (another
+    organization's id is a 404) and sets the organization on create.
+    """
+
+    queryset = Campaign.objects.all()
     serializer_class = CampaignSerializer
     permission_classes = [IsAuthenticated, IsOrganizationMember, CampaignRolePermission]
 
     def get_queryset(self) -> QuerySet[Campaign]:
-        scoped = Campaign.objects.for_user(self.request.user)
+        campaigns = super().get_queryset()
         if self.action in ("vote", "interactions", "destroy"):
-            return scoped
-        campaigns: QuerySet[Campaign] = scoped.with_relations()
+            # Only the row itself is needed: no joins, no prefetch.
+            return campaigns.select_related(None).prefetch_related(None)
         if self.action == "list":
             campaigns = filter_campaigns(campaigns, self.request.query_params)
         return campaigns
-
-    def get_serializer_context(self) -> dict[str, Any]:
-        context = dict(super().get_serializer_context())
-        profile = profile_of(self.request.user)
-        context["organization_id"] = profile.organization_id if profile else None
-        return context
 
     @document(parameters=_LIST_PARAMETERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    def perform_create(self, serializer: BaseSerializer[Campaign]) -> None:
-        profile = profile_of(self.request.user)
-        assert profile is not None  # IsOrganizationMember
+    def perform_create(self, serializer: BaseSerializer[Campaign], **extra: Any) -> None:
         with transaction.atomic():
-            campaign = serializer.save(
-                organization_id=profile.organization_id, created_by=self.request.user
-            )
-            notify_campaign_created(campaign, self.request.user)
+            super().perform_create(serializer, created_by=self.request.user, **extra)
+            assert serializer.instance is not None
+            notify_campaign_created(serializer.instance, self.request.user)
 
-    def perform_update(self, serializer: BaseSerializer[Campaign]) -> None:
+    def perform_update(self, serializer: BaseSerializer[Campaign], **extra: Any) -> None:
         assert serializer.instance is not None
         previous = serializer.instance.status
         with transaction.atomic():
-            campaign = serializer.save()
+            super().perform_update(serializer, **extra)
+            campaign = serializer.instance
             if campaign.status != previous:
                 notify_status_changed(campaign, self.request.user, previous)
 
@@ -131,10 +128,11 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
     @action(detail=True, methods=["post"])
     def vote(self, request: Request, pk: str) -> Response:
         """Add one vote, atomically; answers the new ``vote_count``."""
-        check_pk(pk)
-        count = increment_votes(self.get_queryset(), pk)
-        if count is None:
-            raise NotFound()
+        campaign = self.get_object()
+        try:
+            count = increment(campaign, "vote_count")
+        except Campaign.DoesNotExist:
+            raise NotFound() from None  # deleted since get_object()
         return Response({"vote_count": count})
 
     @document(methods=["GET"], request=None, responses=VoterInteractionSerializer(many=True))
@@ -152,8 +150,11 @@ class CampaignViewSet(APIMixin, viewsets.ModelViewSet[Campaign]):
             serializer.is_valid(raise_exception=True)
             serializer.save(campaign=campaign, volunteer=request.user)
             return Response(serializer.data, status=status.HTTP_201_CREATED)
-        interactions = campaign.interactions.select_related("volunteer").order_by(
-            "-created_at", "-pk"
+        interactions = (
+            VoterInteraction.objects.for_user(request.user)
+            .with_relations()
+            .filter(campaign=campaign)
+            .order_by("-created_at", "-pk")
         )
         page = self.paginate_queryset(interactions)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

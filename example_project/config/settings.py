@@ -121,6 +121,8 @@ SUPABASE_JWT_SECRET = os.environ.get("SUPABASE_JWT_SECRET") or (_DEV_JWT_SECRET 
 
 SUPAHYBRID = {
     "SUPABASE_URL": SUPABASE_URL,
+    # A user's organization is their profile's (accounts.UserProfile).
+    "ORGANIZATION_LOOKUP": "profile__organization",
 }
 
 REST_FRAMEWORK = {

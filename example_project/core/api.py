@@ -20,8 +20,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 
 from core.errors import api_exception_handler
-from core.pagination import PagePagination
 from core.parsers import JSONObjectParser
+from django_supahybrid.pagination import StandardPagination
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -72,7 +72,7 @@ class APIMixin:
     """Base for the example's API views and viewsets (put it first in the bases)."""
 
     permission_classes: Any = [IsAuthenticated]
-    pagination_class: Any = PagePagination
+    pagination_class: Any = StandardPagination
     parser_classes: Any = [JSONObjectParser]
     renderer_classes: Any = [JSONRenderer]
     schema: Any = AutoSchema()

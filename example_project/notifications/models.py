@@ -1,4 +1,4 @@
-"""In-app notifications, one row per recipient."""
+"""In-app notifications, one row per recipient, published to them after commit."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from django_supahybrid.querysets import OrganizationQuerySet
+from django_supahybrid.realtime import RealtimeModel
+
 
 class NotificationKind(models.TextChoices):
     CAMPAIGN_CREATED = "campaign_created", "Campaign created"
@@ -14,8 +17,12 @@ class NotificationKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class Notification(models.Model):
-    """A message for one user, within one organization."""
+class Notification(RealtimeModel):
+    """A message for one user, within one organization.
+
+    Each save is published after commit on the recipient's channel
+    (``channel_name(Notification, "user", recipient_id)``), which the event stream listens to.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     recipient = models.ForeignKey(
@@ -30,6 +37,17 @@ class Notification(models.Model):
     is_read = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Scoping:
+        # A notification is its recipient's, wherever they are a member now.
+        user = "recipient"
+
+    class Realtime:
+        user = "recipient"
+        organization = "organization"
+        fields = ("id", "kind", "title")
 
     class Meta:
         indexes = [

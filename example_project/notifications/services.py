@@ -1,4 +1,9 @@
-"""Who is told what when a campaign changes."""
+"""Who is told what when a campaign changes.
+
+Notifications are written with one ``bulk_create``, which sends no ``post_save``; the
+rows are then handed to ``realtime.publish``, so each recipient's stream still gets its
+event, once the surrounding transaction commits (never for a rolled-back change).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 
+from django_supahybrid.realtime import publish
 from notifications.models import Notification, NotificationKind
 
 if TYPE_CHECKING:
@@ -17,7 +23,7 @@ if TYPE_CHECKING:
 def _notify(
     recipient_ids: Iterable[Any], campaign: Campaign, kind: str, title: str, body: str
 ) -> list[Notification]:
-    return Notification.objects.bulk_create(
+    created = Notification.objects.bulk_create(
         Notification(
             recipient_id=recipient_id,
             organization_id=campaign.organization_id,
@@ -27,6 +33,8 @@ def _notify(
         )
         for recipient_id in recipient_ids
     )
+    publish(created, "INSERT")
+    return created
 
 
 def notify_campaign_created(campaign: Campaign, actor: Any) -> list[Notification]:

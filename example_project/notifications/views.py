@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from core.api import APIMixin, document
-from core.pagination import FeedPagination
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -13,23 +12,33 @@ from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from django_supahybrid.mixins import OrganizationScopedMixin
+from django_supahybrid.pagination import FeedCursorPagination
 from notifications.models import Notification
 from notifications.serializers import NotificationSerializer, ReadAllSerializer
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
     from rest_framework.request import Request
 
 
+class NotificationFeedPagination(FeedCursorPagination):
+    """Newest first, opaque ``?cursor=``: stable while new notifications arrive."""
+
+    ordering = ("-created_at", "-id")
+
+
 @document(tags=["notifications"])
-class NotificationViewSet(APIMixin, mixins.ListModelMixin, viewsets.GenericViewSet[Notification]):
-    """Only the caller's own notifications, newest first, cursor-paginated."""
+class NotificationViewSet(
+    APIMixin,
+    OrganizationScopedMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet[Notification],
+):
+    """Only the caller's own notifications (``Scoping.user``), newest first."""
 
+    queryset = Notification.objects.all()
     serializer_class = NotificationSerializer
-    pagination_class = FeedPagination
-
-    def get_queryset(self) -> QuerySet[Notification]:
-        return Notification.objects.filter(recipient_id=self.request.user.pk)
+    pagination_class = NotificationFeedPagination
 
     @document(
         request=None,

@@ -61,6 +61,12 @@ def _tenant(name: str) -> Tenant:
     )
 
 
+@pytest.fixture(autouse=True)
+def _example_supahybrid_settings(settings: Any) -> None:
+    """The library settings of ``config/settings.py`` that the API depends on."""
+    settings.SUPAHYBRID = {**settings.SUPAHYBRID, "ORGANIZATION_LOOKUP": "profile__organization"}
+
+
 @pytest.fixture
 def world(db: None) -> World:
     district = District.objects.create(name="North", code="N")

@@ -56,8 +56,31 @@ def test_list_pages_are_bounded(world: World) -> None:
     second = client.get(first["next"]).json()
     assert len(second["results"]) == 7
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
-    assert len(client.get("/api/campaigns/?page_size=1000").json()["results"]) == 27
+    # StandardPagination lowers a page size above the maximum (100) to it.
+    clamped = client.get("/api/campaigns/?page_size=1000").json()
+    assert (len(clamped["results"]), clamped["page_size"]) == (27, 100)
     assert len(client.get("/api/campaigns/?page_size=5").json()["results"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("page=0", 400, "page"),
+        ("page=last", 400, "page"),
+        ("page_size=0", 400, "page_size"),
+        ("page_size=abc", 400, "page_size"),
+        ("page=9", 404, None),
+    ],
+)
+def test_bad_pages_are_answered_with_a_message(
+    world: World, query: str, status: int, field: str | None
+) -> None:
+    response = client_for(world.a.volunteer).get(f"/api/campaigns/?{query}")
+    assert response.status_code == status
+    body = response.json()
+    assert body["detail"]
+    if field is not None:
+        assert field in body["errors"]
 
 
 def test_list_filters_by_status_and_district(world: World) -> None:

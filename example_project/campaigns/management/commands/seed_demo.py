@@ -21,6 +21,7 @@ from django.db import transaction
 from notifications.models import Notification, NotificationKind
 
 from campaigns.models import Campaign, CampaignStatus, Constituency, District
+from django_supahybrid.realtime import publish
 
 # Fixed, so that a user's Supabase UID is the same on every machine and every run.
 _UID_NAMESPACE = uuid.UUID("6f1c2f6e-2d1b-4b8e-9c4e-5b0c8d6a7e21")
@@ -180,7 +181,7 @@ class Command(BaseCommand):
             )
             created += len(batch)
         if created:
-            Notification.objects.bulk_create(
+            welcome = Notification.objects.bulk_create(
                 Notification(
                     recipient=user,
                     organization=organization,
@@ -190,6 +191,7 @@ class Command(BaseCommand):
                 )
                 for user in users
             )
+            publish(welcome, "INSERT")
         return created
 
     def _write_json(self, path: Path, organizations: list[tuple[Organization, list[Any]]]) -> None:
