@@ -135,6 +135,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+# Seconds without a notification after which GET /api/notifications/stream/ sends a
+# keep-alive comment (and notices a client that went away).
+NOTIFICATION_STREAM_KEEPALIVE = float(os.environ.get("NOTIFICATION_STREAM_KEEPALIVE", "15"))
+
 # Request bodies above this many bytes are answered with a 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

@@ -6,6 +6,7 @@ from core.docs import SCHEMA_SETTINGS, docs_asset, docs_page
 from core.views import HealthView
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
+from notifications.stream import NotificationStreamView
 from notifications.views import NotificationViewSet
 from rest_framework.routers import SimpleRouter
 
@@ -28,6 +29,11 @@ urlpatterns = [
             schema=None,  # the schema document itself is not an endpoint of the API
         ),
         name="schema",
+    ),
+    path(
+        "api/notifications/stream/",
+        NotificationStreamView.as_view(),
+        name="notification-stream",
     ),
     path("api/docs/", docs_page, name="docs"),
     path("api/docs/assets/<str:name>", docs_asset, name="docs-asset"),

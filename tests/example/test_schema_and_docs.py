@@ -23,6 +23,7 @@ ENDPOINTS = {
     "/api/notifications/": {"get"},
     "/api/notifications/{id}/read/": {"post"},
     "/api/notifications/read-all/": {"post"},
+    "/api/notifications/stream/": {"get"},
 }
 
 
