@@ -12,6 +12,12 @@
 | ``DJANGO_SECRET_KEY`` | a development key, in debug mode only |
 | ``DJANGO_DEBUG`` | ``true`` |
 | ``ALLOWED_HOSTS`` | ``localhost,127.0.0.1,[::1]`` (comma-separated) |
+| ``NOTIFICATION_STREAM_KEEPALIVE`` | ``15`` (seconds) |
+| ``DJANGO_SECURE_SSL_REDIRECT`` | ``false`` (debug off only; the proxy redirects) |
+| ``DJANGO_HSTS_SECONDS`` | ``3600`` (debug off only) |
+| ``DJANGO_HSTS_INCLUDE_SUBDOMAINS``, ``DJANGO_HSTS_PRELOAD`` | ``false`` (debug off only) |
+
+docs/example.md describes each, and what changes when ``DJANGO_DEBUG`` is off.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,11 +150,17 @@ NOTIFICATION_STREAM_KEEPALIVE = float(os.environ.get("NOTIFICATION_STREAM_KEEPAL
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 if not DEBUG:
+    # Production: HTTPS terminated by a proxy that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "3600"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", False)
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
     "version": 1,
