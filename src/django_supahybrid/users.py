@@ -1,0 +1,134 @@
+"""From verified claims to a Django user: lookup, first-sight provisioning, invalidation.
+
+A known user costs one SQL query (the identity row joined to its user); an ordinary request
+never writes. The first request of a new Supabase user creates the Django user and its
+identity in one transaction; concurrent first requests race on the unique ``sub`` (or
+username) and the losers read the winner's row, so exactly one user is created.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, router, transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from django_supahybrid.conf import app_settings
+from django_supahybrid.models import SupabaseIdentity
+from django_supahybrid.tokens import SupabaseClaims, TokenError
+
+__all__ = ["connect_signals", "resolve_user", "subs_of_user"]
+
+logger = logging.getLogger(__name__)
+
+
+def _lookup(sub: uuid.UUID, field: str | None) -> AbstractBaseUser | None:
+    user_model = get_user_model()
+    try:
+        if field:
+            return user_model._default_manager.get(**{field: sub})  # type: ignore[no-any-return]
+        return SupabaseIdentity.objects.select_related("user").get(sub=sub).user
+    except (user_model.DoesNotExist, SupabaseIdentity.DoesNotExist):
+        return None
+
+
+def _new_user(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
+    user_model = get_user_model()
+    values: dict[str, Any] = {}
+    if field:
+        values[field] = claims.sub
+    username_field = user_model.USERNAME_FIELD
+    email_field = user_model.get_email_field_name()
+    if username_field not in values:
+        is_email = username_field == email_field
+        values[username_field] = claims.email if is_email and claims.email else str(claims.sub)
+    if email_field != username_field and any(
+        f.name == email_field for f in user_model._meta.concrete_fields
+    ):
+        # A copy for display and mail only: accounts are never matched by email.
+        values[email_field] = claims.email
+    user = user_model(**values)
+    user.set_unusable_password()
+    return user  # type: ignore[no-any-return]
+
+
+def _create(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
+    user = _new_user(claims, field)
+    try:
+        with transaction.atomic(using=router.db_for_write(type(user))):
+            user.save()
+            if not field:
+                SupabaseIdentity.objects.create(user=user, sub=claims.sub)
+    except IntegrityError:
+        # Another request created this user first: use its row.
+        existing = _lookup(claims.sub, field)
+        if existing is None:
+            logger.warning(
+                "Could not create a user for Supabase user %s: a unique field clashes "
+                "with an existing user.",
+                claims.sub,
+            )
+            raise TokenError("unknown_user") from None
+        return existing
+    return user
+
+
+def resolve_user(claims: SupabaseClaims) -> AbstractBaseUser:
+    """The active Django user for verified ``claims``; create it on first sight if enabled.
+
+    At most one SQL query when the user exists. Raises :class:`TokenError` with
+    ``unknown_user`` (creation off) or ``user_inactive``.
+    """
+    conf = app_settings()
+    field = conf.AUTH_USER_UUID_FIELD
+    user = _lookup(claims.sub, field)
+    if user is None:
+        if not conf.AUTH_CREATE_USERS:
+            raise TokenError("unknown_user")
+        user = _create(claims, field)
+    if not user.is_active:
+        raise TokenError("user_inactive")
+    return user
+
+
+def subs_of_user(user: Model) -> list[uuid.UUID]:
+    """The Supabase user ids linked to ``user`` (no query when the identity is loaded)."""
+    field = app_settings().AUTH_USER_UUID_FIELD
+    if field:
+        value = getattr(user, field, None)
+        return [value] if isinstance(value, uuid.UUID) else []
+    cached = user._state.fields_cache.get("supabase_identity")
+    if isinstance(cached, SupabaseIdentity):
+        return [cached.sub]
+    return list(
+        SupabaseIdentity.objects.using(user._state.db or "default")
+        .filter(user_id=user.pk)
+        .values_list("sub", flat=True)
+    )
+
+
+def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    from django_supahybrid import authcache
+
+    subs = [instance.sub] if isinstance(instance, SupabaseIdentity) else subs_of_user(instance)
+    using = kwargs.get("using") or router.db_for_write(sender)
+    for sub in subs:
+        # After commit: a request that read the old row before then sees a newer
+        # generation afterwards and drops what it cached.
+        transaction.on_commit(lambda sub=sub: authcache.invalidate_sub(sub), using=using)
+
+
+def connect_signals() -> None:
+    """Invalidate cached authentications when a user or an identity is saved or deleted.
+
+    Connected to those two models only, so other models keep Django's fast deletes.
+    """
+    for model in (get_user_model(), SupabaseIdentity):
+        uid = f"django_supahybrid.users.{model._meta.label_lower}"
+        post_save.connect(_on_change, sender=model, dispatch_uid=uid + ".save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=uid + ".delete")
