@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,6 +91,9 @@ def _fetch(url: str, timeout: float) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             body = response.read(_MAX_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise JWKSError(f"HTTP {exc.code}") from None
     except (OSError, ValueError) as exc:
         raise JWKSError(f"{type(exc).__name__}: {exc}") from None
     if len(body) > _MAX_BYTES:
@@ -171,10 +175,10 @@ class _KeySet:
             return self._fetch(conf)
 
     def _fetch(self, conf: SupaHybridSettings) -> KeySnapshot | None:
-        self._last_fetch = time.monotonic()
         try:
             raw = _fetch(self.url, conf.JWKS_FETCH_TIMEOUT)
         except JWKSError as exc:
+            self._last_fetch = time.monotonic()
             self._retry_after = time.monotonic() + conf.JWKS_REFRESH_COOLDOWN
             usable = self._usable(conf)
             warn_every(
@@ -186,6 +190,8 @@ class _KeySet:
                 "keeping the last good keys" if usable else "no usable keys",
             )
             return usable
+        # Set once the fetch is over: threads that queued meanwhile reuse its result.
+        self._last_fetch = time.monotonic()
         self.snapshot = KeySnapshot(_parse(raw), raw, time.time())
         _shared_set(self.url, self.snapshot, conf)
         return self.snapshot
@@ -236,8 +242,8 @@ def refresh() -> KeySnapshot:
     keyset = _keyset(url)
     with keyset._lock:
         raw = _fetch(url, conf.JWKS_FETCH_TIMEOUT)
-        keyset.snapshot = KeySnapshot(_parse(raw), raw, time.time())
         keyset._last_fetch = time.monotonic()
+        keyset.snapshot = KeySnapshot(_parse(raw), raw, time.time())
         _shared_set(url, keyset.snapshot, conf)
         return keyset.snapshot
 
