@@ -37,7 +37,7 @@ def bearer_token(meta: Mapping[str, Any]) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header in ``meta``.
 
     ``None`` when there is no such header or it uses another scheme (so other
-    authentication classes can run); :class:`TokenError` (``malformed``) when the Bearer
+    authentication classes can run); :class:`TokenError` (``malformed_header``) when the Bearer
     header has no token or more than one word.
     """
     header = meta.get("HTTP_AUTHORIZATION")
@@ -48,7 +48,7 @@ def bearer_token(meta: Mapping[str, Any]) -> str | None:
         return None
     token = rest.strip()
     if not token or len(token.split()) != 1:
-        raise TokenError("malformed")
+        raise TokenError("malformed_header")
     return token
 
 
@@ -78,7 +78,7 @@ class SupabaseJWTAuthentication(BaseAuthentication):
         code = getattr(request, _ERROR_ATTR, None)
         if code is None:
             return f'Bearer realm="{self.realm}"'
-        error = "invalid_request" if code == "malformed" else "invalid_token"
+        error = "invalid_request" if code == "malformed_header" else "invalid_token"
         return f'Bearer realm="{self.realm}", error="{error}", error_description="{code}"'
 
 

@@ -43,6 +43,7 @@ _AAL = re.compile(r"aal(\d)")
 
 _MESSAGES: dict[str, Promise] = {
     "malformed": _("Malformed token."),
+    "malformed_header": _("Malformed Authorization header."),
     "api_key": _("A Supabase API key is not a user access token."),
     "unsupported_algorithm": _("Token algorithm not accepted."),
     "unknown_key": _("Token signing key not recognised."),
