@@ -67,3 +67,7 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+# --- authentication ---
+from django_supahybrid import _authchecks  # noqa: E402, F401  (registers its checks)
