@@ -145,8 +145,9 @@ def legacy_api_key(secret: str, role: str = "anon", ref: str = "abcdefghijklmnop
 class JWKSServer:
     """Serve a JWKS on ``127.0.0.1`` from a thread, like ``<iss>/.well-known/jwks.json``.
 
-    ``keys`` may be changed while it runs (rotation); ``status`` set to an HTTP error code
-    and ``delay`` to seconds simulate an outage; ``requests`` counts the fetches.
+    ``keys`` may be changed while it runs (rotation); ``status`` set to an HTTP error code,
+    ``delay`` to seconds and ``body`` to raw bytes simulate an outage or a broken endpoint;
+    ``requests`` counts the fetches.
     """
 
     path = "/auth/v1/.well-known/jwks.json"
@@ -155,6 +156,7 @@ class JWKSServer:
         self.keys: list[SigningKey | dict[str, Any]] = list(keys)
         self.status = 200
         self.delay = 0.0
+        self.body: bytes | None = None
         self.requests = 0
         self._server: ThreadingHTTPServer | None = None
 
@@ -176,7 +178,7 @@ class JWKSServer:
             def do_GET(self) -> None:
                 owner.requests += 1
                 time.sleep(owner.delay)
-                body = json.dumps(owner.document()).encode()
+                body = owner.body or json.dumps(owner.document()).encode()
                 status = owner.status if self.path == owner.path else 404
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

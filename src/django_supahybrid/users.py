@@ -44,9 +44,11 @@ def _new_user(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
         values[field] = claims.sub
     username_field = user_model.USERNAME_FIELD
     email_field = user_model.get_email_field_name()
-    if username_field not in values:
-        is_email = username_field == email_field
-        values[username_field] = claims.email if is_email and claims.email else str(claims.sub)
+    is_email = username_field == email_field
+    # setdefault: the UUID field may itself be the username field.
+    values.setdefault(
+        username_field, claims.email if is_email and claims.email else str(claims.sub)
+    )
     if email_field != username_field and any(
         f.name == email_field for f in user_model._meta.concrete_fields
     ):

@@ -138,6 +138,31 @@ def test_expired_cached_token_is_refused(configure: Configure) -> None:
     assert info.value.code == "expired"
 
 
+def test_token_inside_the_leeway_after_exp_is_not_cached(configure: Configure) -> None:
+    configure(JWT_LEEWAY=30)
+    _, sub = _user()
+    token = _token(sub, issued_at=int(time.time()) - 3610)  # expired 10 s ago
+    assert authcache.authenticate_token(token)[1].sub == sub
+    assert authcache._local._data == {}
+    assert caches["default"].get(authcache.token_key(token)) is None
+
+
+def test_failed_shared_write_keeps_the_local_copy(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class FailingWrites(CountingCache):
+        def set(self, *args: Any, **kwargs: Any) -> None:
+            raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(authcache, "caches", {"default": FailingWrites(caches["default"])})
+    _, sub = _user()
+    token = _token(sub)
+    with caplog.at_level(logging.WARNING, "django_supahybrid"):
+        authcache.authenticate_token(token)
+    assert authcache.token_key(token) in authcache._local._data
+    assert "ConnectionError" in caplog.records[0].getMessage()
+
+
 def test_returned_user_is_a_copy() -> None:
     _, sub = _user(first_name="Ada")
     token = _token(sub)

@@ -176,6 +176,14 @@ def test_bad_documents_are_errors(document: Any, status: int, configure: Configu
             jwks.refresh()
 
 
+def test_non_json_body_is_an_error(configure: Configure) -> None:
+    with JWKSServer() as server:
+        server.body = b"<html>maintenance</html>"
+        configure(JWKS_URL=server.url)
+        with pytest.raises(jwks.JWKSError, match="not JSON"):
+            jwks.refresh()
+
+
 def test_oversized_document_is_an_error(configure: Configure) -> None:
     with JWKSServer() as server:
         server.document = lambda: {"keys": [], "pad": "x" * 1_000_001}  # type: ignore[method-assign]
@@ -211,9 +219,11 @@ def test_non_http_url_is_refused(configure: Configure) -> None:
         jwks.refresh()
 
 
-def test_refresh_without_url(configure: Configure) -> None:
+def test_refresh_and_purge_without_url(configure: Configure) -> None:
     with pytest.raises(jwks.JWKSError, match="no JWKS URL"):
         jwks.refresh()
+    jwks.purge()  # nothing shared to forget
+    assert jwks._registry == {}
 
 
 def test_purge_forgets_both_copies(

@@ -9,7 +9,7 @@ from django.db import models
 class UUIDUser(AbstractBaseUser):
     """A custom user model keeping the Supabase user id itself (``AUTH_USER_UUID_FIELD``)."""
 
-    supabase_id = models.UUIDField(unique=True)
+    supabase_id = models.UUIDField(unique=True, null=True)
     email = models.EmailField(unique=True)
 
     USERNAME_FIELD = "email"
