@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import models
 
 from django_supahybrid.conf import SupaHybridSettings, app_settings
 
@@ -119,7 +120,7 @@ def _check_user_field(conf: SupaHybridSettings) -> list[checks.CheckMessage]:
         field = user_model._meta.get_field(field_name)
     except FieldDoesNotExist:
         field = None
-    if field is None or field.get_internal_type() != "UUIDField" or not field.unique:
+    if not isinstance(field, models.UUIDField) or not field.unique:
         return [
             checks.Error(
                 f"SUPAHYBRID['AUTH_USER_UUID_FIELD'] is {field_name!r}, which is not a unique "

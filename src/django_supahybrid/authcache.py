@@ -136,7 +136,7 @@ def _read_generation(sub: uuid.UUID, conf: SupaHybridSettings) -> str | None:
     if cache is None:
         return None
     try:
-        return cache.get(_generation_key(sub)) or _NO_GENERATION  # type: ignore[no-any-return]
+        return cache.get(_generation_key(sub)) or _NO_GENERATION
     except Exception as exc:  # any cache client error: degrade, never fail the request
         _shared_failed(exc)
         return None

@@ -71,7 +71,7 @@ class SupabaseJWTAuthentication(BaseAuthentication):
         except TokenError as exc:
             setattr(request, _ERROR_ATTR, exc.code)
             raise AuthenticationFailed(
-                detail={"detail": exc.message, "code": exc.code}, code=exc.code
+                detail={"detail": str(exc.message), "code": exc.code}, code=exc.code
             ) from None
 
     def authenticate_header(self, request: Request) -> str:
@@ -116,5 +116,5 @@ class SupabaseAuthenticationMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if header.strip().partition(" ")[0].lower() == "bearer":
-            request.user = SimpleLazyObject(lambda: _resolve(request)[0])
+            request.user = SimpleLazyObject(lambda: _resolve(request)[0])  # type: ignore[assignment]
         return self.get_response(request)

@@ -8,6 +8,7 @@ username) and the losers read the winner's row, so exactly one user is created.
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
@@ -31,7 +32,7 @@ def _lookup(sub: uuid.UUID, field: str | None) -> AbstractBaseUser | None:
     user_model = get_user_model()
     try:
         if field:
-            return user_model._default_manager.get(**{field: sub})  # type: ignore[no-any-return]
+            return user_model._default_manager.get(**{field: sub})
         return SupabaseIdentity.objects.select_related("user").get(sub=sub).user
     except (user_model.DoesNotExist, SupabaseIdentity.DoesNotExist):
         return None
@@ -56,7 +57,7 @@ def _new_user(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
         values[email_field] = claims.email
     user = user_model(**values)
     user.set_unusable_password()
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def _create(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
@@ -65,7 +66,7 @@ def _create(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
         with transaction.atomic(using=router.db_for_write(type(user))):
             user.save()
             if not field:
-                SupabaseIdentity.objects.create(user=user, sub=claims.sub)
+                SupabaseIdentity.objects.create(user_id=user.pk, sub=claims.sub)
     except IntegrityError:
         # Another request created this user first: use its row.
         existing = _lookup(claims.sub, field)
@@ -122,7 +123,7 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     for sub in subs:
         # After commit: a request that read the old row before then sees a newer
         # generation afterwards and drops what it cached.
-        transaction.on_commit(lambda sub=sub: authcache.invalidate_sub(sub), using=using)
+        transaction.on_commit(functools.partial(authcache.invalidate_sub, sub), using=using)
 
 
 def connect_signals() -> None:
