@@ -6,6 +6,7 @@
 | ``REDIS_URL`` | an embedded Valkey server started for the process |
 | ``SUPABASE_URL`` | ``http://127.0.0.1:54321`` (the Supabase CLI's local URL) |
 | ``SUPABASE_JWT_SECRET`` | a development secret, in debug mode only |
+| ``SUPABASE_JWKS_URL`` | ``<SUPABASE_URL>/auth/v1/.well-known/jwks.json`` |
 | ``DJANGO_SECRET_KEY`` | a development key, in debug mode only |
 | ``DJANGO_DEBUG`` | ``true`` |
 | ``ALLOWED_HOSTS`` | ``localhost,127.0.0.1,[::1]`` (comma-separated) |
@@ -99,11 +100,19 @@ SUPABASE_JWT_SECRET = os.environ.get("SUPABASE_JWT_SECRET") or (_DEV_JWT_SECRET 
 
 SUPAHYBRID = {
     "SUPABASE_URL": SUPABASE_URL,
+    # The legacy HS256 secret (and, in development, the key `manage.py supahybrid_token`
+    # signs with); signing keys come from the project's JWKS, derived from SUPABASE_URL
+    # unless SUPABASE_JWKS_URL overrides it.
+    "JWT_SECRET": SUPABASE_JWT_SECRET,
+    "JWKS_URL": os.environ.get("SUPABASE_JWKS_URL") or None,
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_supahybrid.authentication.SupabaseJWTAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
