@@ -168,8 +168,13 @@ def test_returned_user_is_a_copy() -> None:
     token = _token(sub)
     user, _ = authcache.authenticate_token(token)
     user.first_name = "Mallory"
+    user._state.fields_cache["supabase_identity"] = None
     again, _ = authcache.authenticate_token(token)
     assert again.first_name == "Ada"
+    assert again._state.fields_cache["supabase_identity"].sub == sub
+    assert type(again) is User
+    assert again._state.db == "default"
+    assert not again._state.adding
 
 
 def test_local_cache_is_bounded(configure: Configure) -> None:
@@ -348,3 +353,11 @@ def test_redis_stopped_mid_run(
     warnings = [r for r in caplog.records if "cache unavailable" in r.getMessage()]
     assert len(warnings) == 1
     _assert_nothing_secret_logged(caplog.records, token)
+
+
+def test_clone_of_a_user_without_relation_cache() -> None:
+    user = User(username="fresh")
+    clone = authcache._clone(user)
+    assert clone.username == "fresh"
+    assert clone is not user
+    assert clone._state is not user._state
