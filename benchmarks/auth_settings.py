@@ -11,7 +11,7 @@ import os
 
 from benchmarks.settings import *  # noqa: F403
 
-BENCH_JWT_SECRET = "benchmark-only-jwt-secret-with-more-than-32-characters"
+BENCH_JWT_SECRET = "benchmark-only-jwt-secret-with-more-than-32-characters"  # noqa: S105
 
 _MODES = {
     "local": {},
