@@ -69,10 +69,14 @@ class SupabaseJWTAuthentication(BaseAuthentication):
                 return None
             return authenticate_token(token)
         except TokenError as exc:
-            setattr(request, _ERROR_ATTR, exc.code)
-            raise AuthenticationFailed(
-                detail={"detail": str(exc.message), "code": exc.code}, code=exc.code
-            ) from None
+            raise self.refusal(request, exc) from None
+
+    def refusal(self, request: Request, error: TokenError) -> AuthenticationFailed:
+        """The 401 for ``error``; remembers its code for the ``WWW-Authenticate`` header."""
+        setattr(request, _ERROR_ATTR, error.code)
+        return AuthenticationFailed(
+            detail={"detail": str(error.message), "code": error.code}, code=error.code
+        )
 
     def authenticate_header(self, request: Request) -> str:
         code = getattr(request, _ERROR_ATTR, None)

@@ -51,6 +51,8 @@ class SupaHybridSettings:
     AUTH_MAX_STALENESS: float = 3.0
     AUTH_CREATE_USERS: bool = True
     AUTH_USER_UUID_FIELD: str | None = None
+    SESSION_CHECK_TTL: int = 10
+    SESSION_CHECK_DATABASE: str = "default"
 
 
 def _matches(value: Any, hint: Any) -> bool:

@@ -59,6 +59,7 @@ _MESSAGES: dict[str, Promise] = {
     "insufficient_aal": _("Multi-factor authentication required."),
     "user_inactive": _("User inactive or deleted."),
     "unknown_user": _("User not found."),
+    "session_revoked": _("Session has ended."),
 }
 
 
