@@ -1,6 +1,6 @@
 """From verified claims to a Django user: lookup, first-sight provisioning, invalidation.
 
-A known user costs one SQL query (the identity row joined to its user); an ordinary request
+A known user costs one SQL query (the user joined to its identity row); an ordinary request
 never writes. The first request of a new Supabase user creates the Django user and its
 identity in one transaction; concurrent first requests race on the unique ``sub`` (or
 username) and the losers read the winner's row, so exactly one user is created.
@@ -30,11 +30,11 @@ logger = logging.getLogger(__name__)
 
 def _lookup(sub: uuid.UUID, field: str | None) -> AbstractBaseUser | None:
     user_model = get_user_model()
+    # One query either way; through the identity it is a join on its unique ``sub``.
+    lookup = {field: sub} if field else {"supabase_identity__sub": sub}
     try:
-        if field:
-            return user_model._default_manager.get(**{field: sub})
-        return SupabaseIdentity.objects.select_related("user").get(sub=sub).user
-    except (user_model.DoesNotExist, SupabaseIdentity.DoesNotExist):
+        return user_model._default_manager.get(**lookup)
+    except user_model.DoesNotExist:
         return None
 
 

@@ -168,10 +168,10 @@ def test_returned_user_is_a_copy() -> None:
     token = _token(sub)
     user, _ = authcache.authenticate_token(token)
     user.first_name = "Mallory"
-    user._state.fields_cache["supabase_identity"] = None
+    user._state.fields_cache["injected"] = None
     again, _ = authcache.authenticate_token(token)
     assert again.first_name == "Ada"
-    assert again._state.fields_cache["supabase_identity"].sub == sub
+    assert "injected" not in again._state.fields_cache
     assert type(again) is User
     assert again._state.db == "default"
     assert not again._state.adding
@@ -355,9 +355,14 @@ def test_redis_stopped_mid_run(
     _assert_nothing_secret_logged(caplog.records, token)
 
 
-def test_clone_of_a_user_without_relation_cache() -> None:
+def test_clone_copies_state_and_relation_cache() -> None:
     user = User(username="fresh")
-    clone = authcache._clone(user)
+    clone = authcache._clone(user)  # no relation cache yet
     assert clone.username == "fresh"
     assert clone is not user
     assert clone._state is not user._state
+    identity = SupabaseIdentity(sub=uuid.uuid4())
+    user._state.fields_cache["supabase_identity"] = identity
+    clone = authcache._clone(user)
+    assert clone._state.fields_cache == {"supabase_identity": identity}
+    assert clone._state.fields_cache is not user._state.fields_cache
