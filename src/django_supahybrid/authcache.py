@@ -98,7 +98,10 @@ def _config_fingerprint(conf: SupaHybridSettings) -> str:
     # Any settings change yields new keys, so no decision made under other settings is reused.
     global _fingerprint
     if _fingerprint[0] is not conf:
-        _fingerprint = (conf, hashlib.sha256(repr(conf).encode()).hexdigest()[:12])
+        # asdict, not repr: the secret is left out of repr but must count (a new secret
+        # must not reuse decisions made with the old one).
+        values = repr(sorted(dataclasses.asdict(conf).items()))
+        _fingerprint = (conf, hashlib.sha256(values.encode()).hexdigest()[:12])
     return _fingerprint[1]
 
 
@@ -201,7 +204,9 @@ def _local_hit(key: str, conf: SupaHybridSettings) -> _Entry | None:
     if entry is None:
         return None
     now = time.time()
-    if entry.claims.exp > now:
+    # Never older than AUTH_CACHE_TTL since its last check: the generation key outlives
+    # that, so a change made while the entry sat unused cannot be missed.
+    if entry.claims.exp > now and now - entry.checked_at < conf.AUTH_CACHE_TTL:
         if now - entry.checked_at < conf.AUTH_MAX_STALENESS:
             return entry
         generation = _read_generation(entry.claims.sub, conf)

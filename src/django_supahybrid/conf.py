@@ -32,7 +32,7 @@ class SupaHybridSettings:
     SUPABASE_URL: str | None = None
 
     # --- authentication ---
-    JWT_SECRET: str | None = None
+    JWT_SECRET: str | None = dataclasses.field(default=None, repr=False)
     JWKS_URL: str | Literal[False] | None = None
     JWT_ISSUER: str | list[str] | Literal[False] | None = None
     JWT_AUDIENCE: str | list[str] = "authenticated"

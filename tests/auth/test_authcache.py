@@ -190,6 +190,30 @@ def test_local_cache_is_bounded(configure: Configure) -> None:
     assert authcache._local._data == {}
 
 
+def test_idle_local_entry_expires_after_the_cache_ttl(configure: Configure) -> None:
+    configure(AUTH_CACHE_TTL=1, AUTH_MAX_STALENESS=100.0)
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 0
+    time.sleep(1.1)
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1  # not trusted past AUTH_CACHE_TTL since its last check
+
+
+def test_secret_counts_in_the_key_but_never_in_repr(configure: Configure) -> None:
+    from django_supahybrid.conf import app_settings
+
+    token = _token(uuid.uuid4())
+    key = authcache.token_key(token)
+    assert SECRET not in repr(app_settings())
+    configure(JWT_SECRET=SECRET + "-rotated")
+    assert authcache.token_key(token) != key
+
+
 def test_settings_change_means_new_keys(configure: Configure) -> None:
     _, sub = _user()
     token = _token(sub)

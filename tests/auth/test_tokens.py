@@ -127,6 +127,27 @@ def test_hs256_signed_with_the_public_key_is_refused(
     assert _refused(_hs256_with_raw_key(claims, pem, kid=key.kid)) == "unsupported_algorithm"
 
 
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256", "EdDSA"])
+def test_damaged_asymmetric_signatures_are_refused(
+    algorithm: str, jwks_server: JWKSServer, signing_keys: dict[str, SigningKey]
+) -> None:
+    head, body, signature = mint_token(
+        make_claims(issuer=ISSUER), key=signing_keys[algorithm]
+    ).split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    damaged = [
+        raw[:-1],
+        raw + b"\0",
+        bytes([raw[0] ^ 1]) + raw[1:],
+        b"",
+        b"\0" * len(raw),
+        b"\xff" * len(raw),
+    ]
+    for variant in damaged:
+        token = f"{head}.{body}.{_b64(variant)}"
+        assert _refused(token) in ("bad_signature", "malformed")
+
+
 def test_the_key_decides_the_algorithm(
     jwks_server: JWKSServer, signing_keys: dict[str, SigningKey]
 ) -> None:
