@@ -89,24 +89,25 @@ def test_unknown_kid_refreshes_once_then_cools_down(
     assert jwks_server.requests == 2
 
 
-def test_rotation_new_key_is_picked_up(
+@pytest.fixture
+def rotated_key(
     jwks_server: JWKSServer, signing_keys: dict[str, SigningKey], configure: Configure
-) -> None:
+) -> SigningKey:
+    """A key published after the cache was filled, as in a rotation (no cooldown)."""
     configure(JWKS_URL=jwks_server.url, JWKS_REFRESH_COOLDOWN=0)
     verify_token(_token(signing_keys["ES256"]))
-    standby = SigningKey.generate("ES256")
+    standby = SigningKey.generate("RS256")
     jwks_server.keys.append(standby)
-    assert verify_token(_token(standby)).role == "authenticated"
+    return standby
+
+
+def test_rotation_new_key_is_picked_up(jwks_server: JWKSServer, rotated_key: SigningKey) -> None:
+    assert verify_token(_token(rotated_key)).role == "authenticated"
     assert jwks_server.requests == 2
 
 
-def test_refresh_is_single_flight(
-    jwks_server: JWKSServer, signing_keys: dict[str, SigningKey], configure: Configure
-) -> None:
-    configure(JWKS_URL=jwks_server.url, JWKS_REFRESH_COOLDOWN=0)
-    verify_token(_token(signing_keys["ES256"]))
-    new_key = SigningKey.generate("RS256")
-    jwks_server.keys.append(new_key)
+def test_refresh_is_single_flight(jwks_server: JWKSServer, rotated_key: SigningKey) -> None:
+    new_key = rotated_key
     jwks_server.delay = 0.3
     token = _token(new_key)
     barrier = threading.Barrier(8)
