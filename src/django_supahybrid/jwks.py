@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import http.client
 import json
 import logging
 import threading
@@ -94,13 +95,13 @@ def _fetch(url: str, timeout: float) -> dict[str, Any]:
     except urllib.error.HTTPError as exc:
         exc.close()
         raise JWKSError(f"HTTP {exc.code}") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise JWKSError(f"{type(exc).__name__}: {exc}") from None
     if len(body) > _MAX_BYTES:
         raise JWKSError("the document is larger than 1 MB")
     try:
         raw = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise JWKSError("the document is not JSON") from None
     _parse(raw)
     return raw  # type: ignore[no-any-return]

@@ -185,6 +185,29 @@ def test_non_json_body_is_an_error(configure: Configure) -> None:
             jwks.refresh()
 
 
+def test_broken_connections_are_errors(
+    configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import http.client
+    import urllib.request
+
+    def cut(*args: Any, **kwargs: Any) -> Any:
+        raise http.client.IncompleteRead(b'{"keys": [')
+
+    configure(JWKS_URL="https://abcdefghijklmnop.supabase.co/auth/v1/.well-known/jwks.json")
+    monkeypatch.setattr(urllib.request, "urlopen", cut)
+    with pytest.raises(jwks.JWKSError, match="IncompleteRead"):
+        jwks.refresh()
+
+
+def test_deeply_nested_document_is_an_error(configure: Configure) -> None:
+    with JWKSServer() as server:
+        server.body = b"[" * 200_000 + b"]" * 200_000
+        configure(JWKS_URL=server.url)
+        with pytest.raises(jwks.JWKSError, match="not JSON"):
+            jwks.refresh()
+
+
 def test_oversized_document_is_an_error(configure: Configure) -> None:
     with JWKSServer() as server:
         server.document = lambda: {"keys": [], "pad": "x" * 1_000_001}  # type: ignore[method-assign]
