@@ -14,7 +14,6 @@ from django_supahybrid.conf import SupaHybridSettings, app_settings
 
 __all__ = ["check_authentication"]
 
-_CLASS = "django_supahybrid.authentication.SupabaseJWTAuthentication"
 _MIDDLEWARE = "django_supahybrid.authentication.SupabaseAuthenticationMiddleware"
 _PER_PROCESS_BACKENDS = {
     "django.core.cache.backends.locmem.LocMemCache",
@@ -26,7 +25,8 @@ _MIN_SECRET_LENGTH = 32
 def _in_use() -> bool:
     rest = getattr(settings, "REST_FRAMEWORK", {}) or {}
     classes = rest.get("DEFAULT_AUTHENTICATION_CLASSES", ())
-    return _CLASS in classes or _MIDDLEWARE in getattr(settings, "MIDDLEWARE", ())
+    ours = any(str(path).startswith("django_supahybrid.") for path in classes)
+    return ours or _MIDDLEWARE in getattr(settings, "MIDDLEWARE", ())
 
 
 @checks.register(checks.Tags.security)

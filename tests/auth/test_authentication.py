@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from django_supahybrid.testing import legacy_api_key, make_claims, mint_token
-from tests.auth.conftest import ISSUER, SECRET
+from tests.auth.conftest import ISSUER, SECRET, Configure
 
 pytestmark = [
     pytest.mark.django_db,
@@ -108,6 +108,20 @@ def test_inactive_user_is_refused_with_401() -> None:
     caches["default"].clear()
     response = _get("/private/", f"Bearer {token}")
     assert (response.status_code, response.json()["code"]) == (401, "user_inactive")
+
+
+def test_redis_down_still_answers_200(settings: Any, configure: Configure) -> None:
+    from django_supahybrid.cache import cache_config
+    from tests.auth.test_authcache import dead_redis_url
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "dead": cache_config(dead_redis_url(), socket_timeout=0.2, socket_connect_timeout=0.2),
+    }
+    configure(AUTH_CACHE="dead")
+    token = _token()
+    for _ in range(3):
+        assert _get("/private/", f"Bearer {token}").status_code == 200
 
 
 @pytest.fixture

@@ -48,6 +48,18 @@ def test_e010_no_key_material(configure: Configure) -> None:
     assert _ids() == []
 
 
+def test_e010_also_for_the_session_class(configure: Configure, settings: Any) -> None:
+    configure(JWT_SECRET=None, JWKS_URL=False)
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.SessionAuthentication",
+            "django_supahybrid.sessions.SupabaseSessionAuthentication",
+        ],
+    }
+    assert _ids() == ["supahybrid.E010"]
+
+
 def test_e010_also_for_the_middleware(configure: Configure, settings: Any) -> None:
     configure(JWT_SECRET=None, JWKS_URL=False)
     assert _ids() == []  # not in use: not reported
