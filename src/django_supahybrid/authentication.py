@@ -46,8 +46,10 @@ def bearer_token(meta: Mapping[str, Any]) -> str | None:
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
-    token = rest.strip()
-    if not token or len(token.split()) != 1:
+    token = rest.lstrip()
+    # Other whitespace inside fails verification as "malformed"; spaces are common enough
+    # (a pasted "Bearer <token> <junk>") to deserve the header's own code.
+    if not token or " " in token:
         raise TokenError("malformed_header")
     return token
 
@@ -64,7 +66,8 @@ class SupabaseJWTAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[AbstractBaseUser, SupabaseClaims] | None:
         try:
-            token = bearer_token(request.META)
+            # The Django request's META directly: DRF's attribute proxy costs more than the rest.
+            token = bearer_token(request._request.META)
             if token is None:
                 return None
             return authenticate_token(token)
