@@ -87,9 +87,9 @@ def test_changes_reach_the_other_process_within_the_window(worker: Worker) -> No
     user.first_name = "Grace"
     user.save()  # committed: the generation moves in Redis
     seen_after = worker.wait_for(token, {"ok": True, "first_name": "Grace"}, timeout=10)
-    assert seen_after <= STALENESS + 0.5
+    assert seen_after <= STALENESS + 1.0  # the window plus scheduling slack
 
     user.is_active = False
     user.save()
     refused_after = worker.wait_for(token, {"ok": False, "code": "user_inactive"}, timeout=10)
-    assert refused_after <= STALENESS + 0.5
+    assert refused_after <= STALENESS + 1.0
