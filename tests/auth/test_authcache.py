@@ -390,3 +390,29 @@ def test_clone_copies_state_and_relation_cache() -> None:
     clone = authcache._clone(user)
     assert clone._state.fields_cache == {"supabase_identity": identity}
     assert clone._state.fields_cache is not user._state.fields_cache
+
+
+def test_redis_that_never_answers_is_bounded_by_the_socket_timeout(
+    settings: Any, configure: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog), never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        settings.CACHES = {
+            **settings.CACHES,
+            "silent": cache_config(
+                f"redis://127.0.0.1:{port}/0", socket_timeout=0.3, socket_connect_timeout=0.3
+            ),
+        }
+        configure(AUTH_CACHE="silent")
+        user, sub = _user()
+        token = _token(sub)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, "django_supahybrid"):
+            for _ in range(10):
+                authcache.clear_local()
+                assert authcache.authenticate_token(token)[0].pk == user.pk
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.5  # one timeout, then the shared cache is skipped
+    assert any("TimeoutError" in r.getMessage() for r in caplog.records)
