@@ -22,6 +22,7 @@ import os
 import socket
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,85 @@ def stop_all() -> None:
                 server.cleanup()
             else:
                 server.stop()
+
+
+PGBOUNCER_INSTALL_HINT = (
+    "PgBouncer is needed to test and benchmark transaction-mode pooling; install Debian's "
+    "package: apt-get install -y pgbouncer"
+)
+
+
+def pgbouncer_binary() -> str:
+    """Path of the ``pgbouncer`` executable; ``RuntimeError`` with the install hint if absent."""
+    import shutil
+
+    found = shutil.which("pgbouncer") or shutil.which("pgbouncer", path="/usr/sbin:/usr/local/sbin")
+    if not found:
+        raise RuntimeError(PGBOUNCER_INSTALL_HINT)
+    return found
+
+
+@contextlib.contextmanager
+def pgbouncer(
+    postgres_url: str, *, pool_mode: str = "transaction", pool_size: int = 4
+) -> Iterator[int]:
+    """Run a PgBouncer in front of the server at ``postgres_url``; yield its loopback port.
+
+    Every database of that server is reachable through it, with trust authentication,
+    ``pool_mode`` and ``pool_size`` server connections per database and user. Server
+    connections are used round-robin, so consecutive transactions of one client land on
+    different server connections as soon as the pool holds several: what goes wrong
+    behind a transaction pooler goes wrong at once, not by chance. PgBouncer refuses to
+    run as root; as root it is started with ``-u nobody``.
+    """
+    import shutil
+    import subprocess
+    import time
+    from urllib.parse import urlsplit
+
+    binary = pgbouncer_binary()
+    parts = urlsplit(postgres_url)
+    user = parts.username or "postgres"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    workdir = Path(tempfile.mkdtemp(prefix="supahybrid-pgbouncer-"))
+    workdir.chmod(0o755)
+    (workdir / "users.txt").write_text(f'"{user}" ""\n')
+    (workdir / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={parts.hostname or '127.0.0.1'} port={parts.port or 5432}\n\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"
+        f"pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\n"
+        "server_round_robin = 1\nmax_client_conn = 1000\n"
+        "ignore_startup_parameters = extra_float_digits\n"
+        "logfile =\npidfile =\n"
+    )
+    for path in workdir.iterdir():
+        path.chmod(0o644)
+    command = [binary, str(workdir / "pgbouncer.ini")]
+    if os.geteuid() == 0:
+        command[1:1] = ["-u", "nobody"]
+    log = (workdir / "stderr.log").open("wb")
+    # The command is the pgbouncer binary found on PATH and a config file written above.
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 10
+        while not _listening(("127.0.0.1", port)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"pgbouncer did not start: {(workdir / 'stderr.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(workdir, ignore_errors=True)

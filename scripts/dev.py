@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -54,8 +55,26 @@ def _in_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
+def _ensure_pgbouncer() -> None:
+    """The pooler tests run a real PgBouncer: install Debian's package where we can."""
+    if shutil.which("pgbouncer") or Path("/usr/sbin/pgbouncer").exists():
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing PgBouncer (Debian package) for the pooler tests ...", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        _run("apt-get", "update", "-qq", env=env)
+        _run("apt-get", "install", "-y", "-qq", "pgbouncer", env=env)
+    else:
+        print(
+            "PgBouncer is not installed: the transaction-pooler tests will fail until it is "
+            "(apt-get install pgbouncer, or your system's package).",
+            flush=True,
+        )
+
+
 def test(args: list[str]) -> int:
     ensure_venv()
+    _ensure_pgbouncer()
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django_supahybrid",
     "tests.testapp",
     "core",
+    "accounts",
+    "campaigns",
+    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -38,3 +38,18 @@ def test_real_redis_round_trip() -> None:
     assert cache.get("roundtrip") == {"a": 1}
     assert get_redis_connection("default").ping() is True
     cache.delete("roundtrip")
+
+
+def test_outage_choice() -> None:
+    assert cache_config("redis://h/0")["OPTIONS"]["IGNORE_EXCEPTIONS"] is True
+    assert cache_config("redis://h/0", on_outage="raise")["OPTIONS"]["IGNORE_EXCEPTIONS"] is False
+    with pytest.raises(ImproperlyConfigured, match="on_outage='ignore'"):
+        cache_config("redis://h/0", on_outage="ignore")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [None, 0, -1, True, "1"])
+def test_unbounded_timeouts_are_refused(value: object) -> None:
+    with pytest.raises(ImproperlyConfigured, match="must be a positive number"):
+        cache_config("redis://h/0", socket_timeout=value)  # type: ignore[arg-type]
+    with pytest.raises(ImproperlyConfigured, match="socket_connect_timeout"):
+        cache_config("redis://h/0", socket_connect_timeout=value)  # type: ignore[arg-type]

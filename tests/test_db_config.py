@@ -18,7 +18,11 @@ def test_supabase_pooler_url() -> None:
         "PASSWORD": "p@ss",
         "HOST": "aws-0-eu-central-1.pooler.supabase.com",
         "PORT": "6543",
-        "OPTIONS": {"sslmode": "require"},
+        "OPTIONS": {"sslmode": "require", "connect_timeout": 10},
+        "DISABLE_SERVER_SIDE_CURSORS": True,
+        "CONN_HEALTH_CHECKS": True,
+        "CONN_MAX_AGE": 60,
+        "SUPAHYBRID": {"MODE": "transaction", "POOL": None, "ROLE": "web", "SUPABASE": True},
     }
 
 

@@ -40,6 +40,19 @@ def _example_env() -> dict[str, str]:
     return env
 
 
+def start_gunicorn(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """The example under gunicorn (2 workers) on a free loopback port."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    return server, port
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_example_runs_under_gunicorn() -> None:
@@ -63,14 +76,7 @@ def test_example_runs_under_gunicorn() -> None:
         timeout=300,
     )
     assert migrate.returncode == 0, migrate.stderr
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
-        cwd=EXAMPLE,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server, port = start_gunicorn(env)
     try:
         body = None
         deadline = time.monotonic() + 60

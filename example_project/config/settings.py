@@ -7,6 +7,9 @@
 | ``SUPABASE_URL`` | ``http://127.0.0.1:54321`` (the Supabase CLI's local URL) |
 | ``SUPABASE_JWT_SECRET`` | a development secret, in debug mode only |
 | ``SUPABASE_JWKS_URL`` | ``<SUPABASE_URL>/auth/v1/.well-known/jwks.json`` |
+| ``SUPAHYBRID_DB_POOL`` | ``persistent``; or ``none``, ``django``, ``dj_db_conn_pool`` |
+| ``SUPAHYBRID_DB_POOL_SIZE`` | ``4`` (connections per process, with a pool) |
+| ``SUPAHYBRID_DB_MODE`` | detected from the URL; ``transaction`` for a self-hosted PgBouncer |
 | ``DJANGO_SECRET_KEY`` | a development key, in debug mode only |
 | ``DJANGO_DEBUG`` | ``true`` |
 | ``ALLOWED_HOSTS`` | ``localhost,127.0.0.1,[::1]`` (comma-separated) |
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import devservices
 from django.core.exceptions import ImproperlyConfigured
@@ -54,8 +58,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "django_supahybrid",
     "core",
+    "accounts",
+    "campaigns",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -79,11 +87,25 @@ TEMPLATES = [
     }
 ]
 
+
+def _database_options() -> dict[str, Any]:
+    """Pooling and pooler mode from the environment (the pooling benchmark sets them)."""
+    options: dict[str, Any] = {"mode": os.environ.get("SUPAHYBRID_DB_MODE") or None}
+    pool = os.environ.get("SUPAHYBRID_DB_POOL", "persistent")
+    if pool == "none":
+        options["CONN_MAX_AGE"] = 0
+    elif pool in ("django", "dj_db_conn_pool"):
+        options["pool"] = pool
+        options["pool_size"] = int(os.environ.get("SUPAHYBRID_DB_POOL_SIZE", "4"))
+    elif pool != "persistent":
+        raise ImproperlyConfigured(f"SUPAHYBRID_DB_POOL={pool!r} is not a known pooling choice.")
+    return options
+
+
 DATABASES = {
     "default": database_config(
         devservices.postgres_url(probe=False, data_dir=BASE_DIR / ".data" / "postgres"),
-        CONN_MAX_AGE=60,
-        CONN_HEALTH_CHECKS=True,
+        **_database_options(),
     )
 }
 
@@ -108,14 +130,19 @@ SUPAHYBRID = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "django_supahybrid.authentication.SupabaseJWTAuthentication",
     ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONObjectParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+
+# Request bodies above this many bytes are answered with a 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,8 +1,40 @@
 from __future__ import annotations
 
+from accounts.views import ProfileView
+from campaigns.views import CampaignViewSet, ConstituencyViewSet, DistrictViewSet
+from core.docs import SCHEMA_SETTINGS, docs_asset, docs_page
 from core.views import HealthView
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from notifications.views import NotificationViewSet
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("districts", DistrictViewSet, basename="district")
+router.register("constituencies", ConstituencyViewSet, basename="constituency")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("api/health/", HealthView.as_view(), name="health"),
+    path("api/auth/profile/", ProfileView.as_view(), name="profile"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(
+            authentication_classes=[],
+            permission_classes=[],
+            custom_settings=SCHEMA_SETTINGS,
+            urlconf="config.urls",  # only this project's API, whatever includes it
+            schema=None,  # the schema document itself is not an endpoint of the API
+        ),
+        name="schema",
+    ),
+    path("api/docs/", docs_page, name="docs"),
+    path("api/docs/assets/<str:name>", docs_asset, name="docs-asset"),
+    path("api/", include(router.urls)),
 ]
+
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.not_found"
+handler500 = "core.errors.server_error"

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.api import document
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -35,12 +39,23 @@ def _cache_ok() -> bool:
     return ok
 
 
+_HEALTH_SCHEMA = inline_serializer(
+    "Health",
+    {
+        "status": serializers.CharField(),
+        "checks": serializers.DictField(child=serializers.CharField()),
+        "failed": serializers.ListField(child=serializers.CharField(), required=False),
+    },
+)
+
+
 class HealthView(APIView):
     """``GET /api/health/``: ``{"status": "ok"}``, or 503 naming what failed."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    @document(tags=["health"], responses={200: _HEALTH_SCHEMA, 503: _HEALTH_SCHEMA})
     def get(self, request: Request) -> Response:
         checks = {"database": _database_ok(), "cache": _cache_ok()}
         failed = [name for name, ok in checks.items() if not ok]

@@ -11,14 +11,13 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 
 from django_supahybrid.conf import SupaHybridSettings, app_settings
+from django_supahybrid.db_checks import web_processes
 
 __all__ = ["check_authentication"]
 
 _MIDDLEWARE = "django_supahybrid.authentication.SupabaseAuthenticationMiddleware"
-_PER_PROCESS_BACKENDS = {
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-}
+_LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+_PER_PROCESS_BACKENDS = {_LOCMEM, "django.core.cache.backends.dummy.DummyCache"}
 _MIN_SECRET_LENGTH = 32
 
 
@@ -97,6 +96,9 @@ def _check_cache(conf: SupaHybridSettings) -> list[checks.CheckMessage]:
             )
         ]
     backend = caches[conf.AUTH_CACHE].get("BACKEND", "")
+    processes = web_processes(conf)
+    if processes == 1 or (processes and backend == _LOCMEM):
+        return []  # one process is fine; a known count with LocMemCache is W052's
     if backend in _PER_PROCESS_BACKENDS:
         return [
             checks.Warning(

@@ -29,6 +29,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
 
+from django_supahybrid._caches import error_name, strict
 from django_supahybrid._ratelimit import warn_every
 from django_supahybrid.conf import SupaHybridSettings, app_settings
 from django_supahybrid.tokens import SupabaseClaims, TokenError, unverified_payload, verify_token
@@ -123,14 +124,14 @@ def _shared_failed(exc: Exception) -> None:
         "auth-cache",
         "Authentication cache unavailable (%s); verifying tokens and querying the database "
         "until it answers again.",
-        type(exc).__name__,
+        error_name(exc),
     )
 
 
 def _shared(conf: SupaHybridSettings) -> Any:
     if conf.AUTH_CACHE is None or time.monotonic() < _shared_down_until:
         return None
-    return caches[conf.AUTH_CACHE]
+    return strict(caches[conf.AUTH_CACHE])
 
 
 def _read_generation(sub: uuid.UUID, conf: SupaHybridSettings) -> str | None:
@@ -264,7 +265,7 @@ def invalidate_sub(sub: uuid.UUID) -> None:
     try:
         # Tried even while reads skip the shared cache: a missed invalidation costs more.
         # The generation outlives every entry that may hold the previous one.
-        caches[conf.AUTH_CACHE].set(
+        strict(caches[conf.AUTH_CACHE]).set(
             _generation_key(sub), uuid.uuid4().hex, timeout=conf.AUTH_CACHE_TTL + 60
         )
     except Exception as exc:  # any cache client error: entries expire within the TTL

@@ -5,15 +5,17 @@ Every id is documented in ``docs/checks.md``; ids are never reused.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import AppConfig, apps
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 from django_supahybrid.conf import app_settings
 
-__all__ = ["check_settings"]
+__all__ = ["check_counter_shards", "check_settings"]
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
@@ -69,5 +71,42 @@ def _check_supabase_url(url: str) -> list[checks.CheckMessage]:
     return messages
 
 
+# --- scoping ---
+# Organization scoping and pagination checks (ids E020-E029, W020-W029) live in their own
+# module; importing it registers them.
+from django_supahybrid import _scoping_checks  # noqa: E402, F401
+
+# --- database ---
+# Pooler modes, pooling, SSL, the connection budget and the auth cache: see db_checks.py.
+from django_supahybrid.db_checks import (  # noqa: E402
+    check_caches,
+    check_database_budget,
+    check_databases,
+)
+
+checks.register(check_databases)
+checks.register(check_database_budget, checks.Tags.database)
+checks.register(check_caches, checks.Tags.caches)
+# --- counters ---
+
+
+@checks.register(checks.Tags.models)
+def check_counter_shards(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Validate the shard models of sharded counters (``CounterShardBase`` subclasses)."""
+    from django_supahybrid.hotcounters import _check_shard_models
+
+    if app_configs is None:
+        candidates = list(apps.get_models())
+    else:
+        candidates = [model for config in app_configs for model in config.get_models()]
+    return _check_shard_models(candidates)
+
+
+# --- realtime ---
+from django_supahybrid import _realtime_checks  # noqa: E402, F401  (registers its checks)
+
+# isort: split
 # --- authentication ---
 from django_supahybrid import _authchecks  # noqa: E402, F401  (registers its checks)

@@ -21,6 +21,10 @@ __all__ = ["SupaHybridSettings", "app_settings", "reload"]
 
 SETTING_NAME = "SUPAHYBRID"
 
+SupabaseCompute = Literal[
+    "nano", "micro", "small", "medium", "large", "xl", "2xl", "4xl", "8xl", "12xl", "16xl"
+]
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SupaHybridSettings:
@@ -30,6 +34,31 @@ class SupaHybridSettings:
     """
 
     SUPABASE_URL: str | None = None
+
+    # --- scoping ---
+    ORGANIZATION_LOOKUP: str | None = None
+    ORGANIZATION_RESOLVER: str | None = None
+    ORGANIZATION_SUPERUSER_SEES_ALL: bool = False
+
+    # --- pagination ---
+    PAGINATION_PAGE_SIZE: int = 20
+    PAGINATION_MAX_PAGE_SIZE: int = 100
+    PAGINATION_EXACT_COUNT_LIMIT: int = 10_000
+    PAGINATION_LARGE_COUNT: Literal["estimate", "capped"] = "estimate"
+
+    # --- database ---
+    WEB_PROCESSES: int | None = None
+    WEB_THREADS: int = 1
+    DATABASE_MAX_CONNECTIONS: int | None = None
+    DATABASE_RESERVED_CONNECTIONS: int = 0
+    SUPABASE_COMPUTE: SupabaseCompute | None = None
+    # --- realtime ---
+    REALTIME_TRANSPORTS: tuple[str, ...] = (
+        "django_supahybrid.realtime.transports.NotifyTransport",
+        "django_supahybrid.realtime.transports.BroadcastTransport",
+    )
+    REALTIME_BROADCAST_PRIVATE: bool = True
+    REALTIME_LISTEN_DATABASE: str = "default"
 
     # --- authentication ---
     JWT_SECRET: str | None = dataclasses.field(default=None, repr=False)

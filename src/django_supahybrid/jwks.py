@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import jwt
 from django.core.cache import caches
 
+from django_supahybrid._caches import error_name, strict
 from django_supahybrid._ratelimit import warn_every
 from django_supahybrid.conf import SupaHybridSettings, app_settings
 
@@ -115,12 +116,12 @@ def _shared_get(url: str, conf: SupaHybridSettings) -> KeySnapshot | None:
     if conf.AUTH_CACHE is None:
         return None
     try:
-        data = caches[conf.AUTH_CACHE].get(_shared_key(url))
+        data = strict(caches[conf.AUTH_CACHE]).get(_shared_key(url))
         if data is None:
             return None
         return KeySnapshot(_parse(data["raw"]), data["raw"], float(data["fetched_at"]))
     except Exception as exc:  # any cache client error: fall back to the network
-        warn_every(logger, "jwks-cache", "JWKS: shared cache unavailable (%s).", type(exc).__name__)
+        warn_every(logger, "jwks-cache", "JWKS: shared cache unavailable (%s).", error_name(exc))
         return None
 
 
@@ -128,14 +129,14 @@ def _shared_set(url: str, snap: KeySnapshot | None, conf: SupaHybridSettings) ->
     if conf.AUTH_CACHE is None:
         return
     try:
-        cache = caches[conf.AUTH_CACHE]
+        cache = strict(caches[conf.AUTH_CACHE])
         if snap is None:
             cache.delete(_shared_key(url))
         else:
             data = {"raw": snap.raw, "fetched_at": snap.fetched_at}
             cache.set(_shared_key(url), data, timeout=conf.JWKS_CACHE_TTL)
     except Exception as exc:  # any cache client error: the process copy still works
-        warn_every(logger, "jwks-cache", "JWKS: shared cache unavailable (%s).", type(exc).__name__)
+        warn_every(logger, "jwks-cache", "JWKS: shared cache unavailable (%s).", error_name(exc))
 
 
 class _KeySet:

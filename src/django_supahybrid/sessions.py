@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from django_supahybrid._caches import strict
 from django_supahybrid._ratelimit import warn_every
 from django_supahybrid.authentication import SupabaseJWTAuthentication
 from django_supahybrid.conf import SupaHybridSettings, app_settings
@@ -44,7 +45,9 @@ class SessionCheckUnavailable(APIException):
 
 
 def _cache(conf: SupaHybridSettings) -> Any:
-    return caches[conf.AUTH_CACHE] if conf.AUTH_CACHE and conf.SESSION_CHECK_TTL > 0 else None
+    if conf.AUTH_CACHE and conf.SESSION_CHECK_TTL > 0:
+        return strict(caches[conf.AUTH_CACHE])
+    return None
 
 
 def _query(claims: SupabaseClaims, using: str) -> bool:

@@ -41,6 +41,8 @@ def dead_redis_url() -> str:
 class CountingCache:
     """Wraps a cache and counts the calls that reach it."""
 
+    _ignore_exceptions = False  # so the library uses this wrapper, not the client behind
+
     def __init__(self, cache: Any) -> None:
         self.cache = cache
         self.calls = 0
@@ -416,3 +418,18 @@ def test_redis_that_never_answers_is_bounded_by_the_socket_timeout(
         elapsed = time.monotonic() - started
     assert elapsed < 1.5  # one timeout, then the shared cache is skipped
     assert any("TimeoutError" in r.getMessage() for r in caplog.records)
+
+
+def test_strict_access_only_unwraps_caches_that_swallow_errors(settings: Any) -> None:
+    from django_supahybrid._caches import strict
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "degrade": cache_config(dead_redis_url(), on_outage="degrade"),
+        "raise": cache_config(dead_redis_url(), on_outage="raise"),
+    }
+    assert strict(caches["raise"]) is caches["raise"]
+    assert strict(caches["degrade"]) is caches["degrade"].client
+    with pytest.raises(Exception, match=r"Connection refused|Error"):
+        strict(caches["degrade"]).get("key")
+    assert caches["degrade"].get("key") is None  # what the library must not rely on

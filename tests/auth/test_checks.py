@@ -99,13 +99,32 @@ def test_e013_unknown_cache_alias(configure: Configure) -> None:
         "django.core.cache.backends.dummy.DummyCache",
     ],
 )
-def test_w011_per_process_cache(backend: str, configure: Configure, settings: Any) -> None:
+def test_w011_per_process_cache(
+    backend: str, configure: Configure, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     settings.CACHES = {**settings.CACHES, "local": {"BACKEND": backend}}
     configure(AUTH_CACHE="local")
     [message] = check_authentication()
     assert isinstance(message, Warning)
     assert message.id == "supahybrid.W011"
     assert backend in message.msg
+    configure(AUTH_CACHE="local", WEB_PROCESSES=1)
+    assert _ids() == []  # a single process is fine
+
+
+def test_w011_leaves_a_known_process_count_with_locmem_to_w052(
+    configure: Configure, settings: Any
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    configure(AUTH_CACHE="local", WEB_PROCESSES=4)
+    assert _ids() == []
+    configure(AUTH_CACHE="dummy", WEB_PROCESSES=4)
+    assert _ids() == ["supahybrid.W011"]
 
 
 def test_w010_issuer_check_off(configure: Configure) -> None:

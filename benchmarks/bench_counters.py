@@ -1,0 +1,268 @@
+"""Counters: increments per second on one hot row, on 8 distinct rows and on a sharded counter.
+
+Every worker is its own process with its own connection (started once, spawn), so the
+figures are PostgreSQL's row locks and commits, not Python's GIL. Each operation runs
+twice: alone (autocommit), and inside a transaction that stays open ``HOLD`` seconds after
+it, as in a view under ``ATOMIC_REQUESTS`` that has more to do after counting, which is
+when a row lock really queues writers. The floor is a ``SELECT 1`` round trip run the same
+way, at the same number of workers, in the same run. The same workers then run the naive
+read-modify-write (``obj.votes += 1; obj.save()``) against
+:func:`~django_supahybrid.counters.increment` and count the updates each one lost.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+from benchmarks import common
+
+TITLE = "Counters: hot row, distinct rows, sharded counter"
+
+WORKERS = (1, 4, 8, 16)
+DISTINCT_ROWS = 8
+SLOTS = 16
+SCENARIOS = {
+    "select1": "`SELECT 1` round trip (floor)",
+    "hot": "`increment()`, one hot row",
+    "distinct": f"`increment()`, {DISTINCT_ROWS} distinct rows",
+    "sharded": f"`ShardedCounter.add()`, one row, {SLOTS} slots",
+}
+# Row indexes: 0-7 take the hot and distinct increments, then one row per other use.
+_SHARDED, _NAIVE, _ATOMIC = DISTINCT_ROWS, DISTINCT_ROWS + 1, DISTINCT_ROWS + 2
+HOLD = 0.005
+MODES = {
+    "autocommit": "each operation commits on its own",
+    "held": f"each operation in a transaction that lasts {HOLD * 1000:g} ms more",
+}
+
+
+def _operations(index: int) -> dict[str, Callable[[], object]]:
+    from django.db import connection
+
+    from benchmarks.counter_models import BenchCounter, BenchCounterShard
+    from django_supahybrid.counters import increment
+    from django_supahybrid.hotcounters import ShardedCounter
+
+    rows = list(BenchCounter.objects.order_by("pk"))
+    votes = ShardedCounter(BenchCounterShard, "votes", slots=SLOTS)
+
+    def select1() -> object:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()
+
+    def naive() -> None:
+        row = BenchCounter.objects.get(pk=rows[_NAIVE].pk)
+        row.votes += 1
+        row.save(update_fields=["votes"])
+
+    return {
+        "select1": select1,
+        "hot": lambda: increment(rows[0], "votes"),
+        "distinct": lambda: increment(rows[index % DISTINCT_ROWS], "votes"),
+        "sharded": lambda: votes.add(rows[_SHARDED]),
+        "naive": naive,
+        "atomic": lambda: increment(rows[_ATOMIC], "votes"),
+    }
+
+
+def _worker(index: int, inbox: Any, outbox: Any) -> None:
+    """A benchmark process: set Django up once, then run the tasks it is sent."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+    import django
+
+    django.setup()
+    operations = _operations(index)
+    outbox.put(index)
+    from django.db import transaction
+
+    while (task := inbox.get()) is not None:
+        kind, mode, seconds, count, start_at = task
+        operation = operations[kind]
+        if mode == "held":
+            operation = _held(operation, transaction.atomic)
+        time.sleep(max(0.0, start_at - time.time()))
+        done = 0
+        if seconds:
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                operation()
+                done += 1
+        else:
+            for _ in range(count):
+                operation()
+            done = count
+        outbox.put(done)
+
+
+def _held(operation: Callable[[], object], atomic: Any) -> Callable[[], object]:
+    def run() -> None:
+        with atomic():
+            operation()
+            time.sleep(HOLD)
+
+    return run
+
+
+def _create_tables() -> None:
+    from django.db import connection
+
+    from benchmarks.counter_models import BenchCounter, BenchCounterShard
+
+    with connection.cursor() as cursor:
+        for model in (BenchCounterShard, BenchCounter):
+            cursor.execute(f"DROP TABLE IF EXISTS {model._meta.db_table} CASCADE")
+    with connection.schema_editor() as editor:
+        editor.create_model(BenchCounter)
+        editor.create_model(BenchCounterShard)
+    BenchCounter.objects.bulk_create([BenchCounter() for _ in range(_ATOMIC + 1)])
+
+
+class _Pool:
+    """``max(WORKERS)`` processes; each round releases the first ``n`` at one instant."""
+
+    def __init__(self, size: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.outbox = ctx.Queue()
+        self.inboxes = [ctx.Queue() for _ in range(size)]
+        self.procs = [
+            ctx.Process(target=_worker, args=(i, inbox, self.outbox), daemon=True)
+            for i, inbox in enumerate(self.inboxes)
+        ]
+        for proc in self.procs:
+            proc.start()
+        for _ in self.procs:
+            self._get(timeout=180)
+
+    def _get(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return int(self.outbox.get(timeout=1))
+            except queue.Empty:
+                dead = [p.exitcode for p in self.procs if not p.is_alive()]
+                if dead or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError(f"benchmark workers failed (exit codes {dead})") from None
+
+    def round(
+        self, kind: str, workers: int, mode: str = "autocommit", *,
+        seconds: float = 0.0, count: int = 0,
+    ) -> int:  # fmt: skip
+        start_at = time.time() + 0.2
+        for inbox in self.inboxes[:workers]:
+            inbox.put((kind, mode, seconds, count, start_at))
+        return sum(self._get(timeout=300) for _ in range(workers))
+
+    def close(self) -> None:
+        for proc, inbox in zip(self.procs, self.inboxes, strict=True):
+            if proc.is_alive():
+                inbox.put(None)
+        for proc in self.procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.terminate()
+
+
+def _plot(rates: dict[tuple[str, str, int], float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, (mode, title) in zip(axes, MODES.items(), strict=True):
+        for kind, label in SCENARIOS.items():
+            style = "--" if kind == "select1" else "-"
+            points = [rates[kind, mode, n] for n in WORKERS]
+            ax.plot(WORKERS, points, marker="o", linestyle=style, label=label.replace("`", ""))
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(WORKERS, [str(n) for n in WORKERS])
+        ax.set_yscale("log")
+        ax.set_xlabel("concurrent workers (processes, one connection each)")
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("operations per second")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(common.REPORTS / "counters.png", dpi=100)
+    plt.close(fig)
+
+
+def _rate_table(rates: dict[tuple[str, str, int], float], mode: str) -> str:
+    rows: list[list[object]] = []
+    for kind, label in SCENARIOS.items():
+        cells = [
+            f"{rates[kind, mode, n]:,.0f} ({rates[kind, mode, n] / rates['select1', mode, n]:.2f})"
+            for n in WORKERS
+        ]
+        rows.append([label, *cells])
+    return common.table(["operation", *(f"{n} workers" for n in WORKERS)], rows)
+
+
+def run(quick: bool) -> str:
+    common.django_setup()
+    _create_tables()
+    from benchmarks.counter_models import BenchCounter, BenchCounterShard
+    from django_supahybrid.hotcounters import ShardedCounter
+
+    seconds = 0.25 if quick else 1.0
+    per_worker = 50 if quick else 250
+    lost_workers = 8
+    pool = _Pool(max(WORKERS))
+    try:
+        done = {
+            (kind, mode, n): pool.round(kind, n, mode, seconds=seconds)
+            for mode in MODES
+            for kind in SCENARIOS
+            for n in WORKERS
+        }
+        for kind in ("naive", "atomic"):
+            pool.round(kind, lost_workers, count=per_worker)
+    finally:
+        pool.close()
+    rates = {key: value / seconds for key, value in done.items()}
+    _plot(rates)
+
+    stored = list(BenchCounter.objects.order_by("pk").values_list("votes", flat=True))
+    made = sum(v for (kind, _, _), v in done.items() if kind in ("hot", "distinct"))
+    sharded_made = sum(v for (kind, _, _), v in done.items() if kind == "sharded")
+    votes = ShardedCounter(BenchCounterShard, "votes", slots=SLOTS)
+    sharded_total = votes.total(BenchCounter.objects.order_by("pk")[_SHARDED])
+    exact = (sum(stored[:DISTINCT_ROWS]), sharded_total) == (made, sharded_made)
+    expected = lost_workers * per_worker
+    lost_rows: list[list[object]] = [
+        ["read-modify-write (`obj.votes += 1; obj.save()`)", expected, stored[_NAIVE],
+         expected - stored[_NAIVE]],
+        ['`increment(obj, "votes")`', expected, stored[_ATOMIC], expected - stored[_ATOMIC]],
+    ]  # fmt: skip
+    return "\n".join([
+        "Operations per second, with the ratio to the `SELECT 1` floor (run the same way, at "
+        f"the same number of workers) in parentheses; {seconds:g} s per cell, every worker a "
+        "process with its own connection, default `synchronous_commit`.",
+        "",
+        "### Each operation commits on its own",
+        "",
+        _rate_table(rates, "autocommit"),
+        "",
+        f"### Each operation in a transaction that stays open {HOLD * 1000:g} ms more",
+        "",
+        "As in a view under `ATOMIC_REQUESTS` with more work after counting: the row lock is "
+        "held until the commit, so writers of one hot row queue behind it.",
+        "",
+        _rate_table(rates, "held"),
+        "",
+        "![Operations per second against concurrent workers](benchmarks/counters.png)",
+        "",
+        "Every increment was counted exactly (database totals equal the operations the "
+        f"workers made; the sharded total read with `total()`): **{'yes' if exact else 'NO'}**.",
+        "",
+        f"### Lost updates: {lost_workers} workers x {per_worker} increments of one row",
+        "",
+        common.table(["pattern", "expected", "stored", "lost"], lost_rows),
+    ])  # fmt: skip

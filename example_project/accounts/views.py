@@ -1,0 +1,32 @@
+"""``GET /api/auth/profile/``: who the caller is, in which organization, with which role."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.api import APIMixin, document
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import profile_of
+from accounts.serializers import ProfileSerializer
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
+
+class ProfileView(APIMixin, APIView):
+    """The caller's profile; ``organization`` and ``role`` are null without a profile."""
+
+    @document(responses=ProfileSerializer, tags=["auth"])
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        profile = profile_of(user)
+        data = {
+            "id": user.pk,
+            "email": user.email,
+            "supabase_uid": profile.supabase_uid if profile else None,
+            "organization": profile.organization if profile else None,
+            "role": profile.role if profile else None,
+        }
+        return Response(ProfileSerializer(data).data)

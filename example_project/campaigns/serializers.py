@@ -1,0 +1,106 @@
+"""Serializers of the campaign API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.api import StrictSerializerMixin
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from campaigns.models import Campaign, Constituency, District, VoterInteraction
+
+
+def display_name(user: Any) -> str | None:
+    """A user's full name, else their email, else their username."""
+    if user is None:
+        return None
+    return str(user.get_full_name() or user.email or user.get_username())
+
+
+class DistrictSerializer(serializers.ModelSerializer[District]):
+    class Meta:
+        model = District
+        fields = ["id", "name", "code"]
+
+
+class ConstituencySerializer(serializers.ModelSerializer[Constituency]):
+    class Meta:
+        model = Constituency
+        fields = ["id", "name", "district"]
+
+
+class CampaignSerializer(StrictSerializerMixin, serializers.ModelSerializer[Campaign]):
+    """A campaign. ``assigned_users`` accepts members of the caller's organization only."""
+
+    created_by_name = serializers.SerializerMethodField()
+    assigned_users = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=get_user_model().objects.none()
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "description",
+            "status",
+            "vote_count",
+            "created_by",
+            "created_by_name",
+            "target_district",
+            "target_constituency",
+            "assigned_users",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = [
+            "id",
+            "organization",
+            "vote_count",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        organization_id = self.context.get("organization_id")
+        members = get_user_model().objects.filter(profile__organization_id=organization_id)
+        self.fields["assigned_users"].child_relation.queryset = members  # type: ignore[attr-defined]
+
+    def get_created_by_name(self, campaign: Campaign) -> str | None:
+        return display_name(campaign.created_by)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        district = attrs.get("target_district", getattr(self.instance, "target_district", None))
+        constituency = attrs.get(
+            "target_constituency", getattr(self.instance, "target_constituency", None)
+        )
+        if constituency is not None:
+            if district is None:
+                attrs["target_district"] = constituency.district
+            elif constituency.district_id != district.pk:
+                raise serializers.ValidationError(
+                    {"target_constituency": ["This constituency is not in the target district."]}
+                )
+        return attrs
+
+
+class VoteSerializer(serializers.Serializer[Any]):
+    vote_count = serializers.IntegerField(read_only=True)
+
+
+class VoterInteractionSerializer(
+    StrictSerializerMixin, serializers.ModelSerializer[VoterInteraction]
+):
+    volunteer_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VoterInteraction
+        fields = ["id", "campaign", "volunteer", "volunteer_name", "kind", "notes", "created_at"]
+        read_only_fields = ["id", "campaign", "volunteer", "created_at"]
+
+    def get_volunteer_name(self, interaction: VoterInteraction) -> str | None:
+        return display_name(interaction.volunteer)

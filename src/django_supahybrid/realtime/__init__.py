@@ -1,0 +1,34 @@
+"""Realtime notifications: publish rows after commit, listen for them, set up Supabase.
+
+Import after Django is set up (it defines an abstract model). The pieces:
+
+- :class:`RealtimeModel` and :func:`publish` (``models``): events after commit;
+- :func:`listen` (``listen``): a generator of notifications from ``LISTEN``;
+- :func:`channel_name` / :func:`topic_name` (``events``): where a stream is published;
+- migration operations (``operations``) and test helpers (``testing``).
+"""
+
+from __future__ import annotations
+
+from django_supahybrid.realtime.events import RealtimeEvent, channel_name, topic_name
+from django_supahybrid.realtime.listen import (
+    Listener,
+    Notification,
+    TransactionPoolerError,
+    is_transaction_pooler,
+    listen,
+)
+from django_supahybrid.realtime.models import RealtimeModel, publish
+
+__all__ = [
+    "Listener",
+    "Notification",
+    "RealtimeEvent",
+    "RealtimeModel",
+    "TransactionPoolerError",
+    "channel_name",
+    "is_transaction_pooler",
+    "listen",
+    "publish",
+    "topic_name",
+]

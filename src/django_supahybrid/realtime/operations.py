@@ -1,0 +1,384 @@
+"""Migration operations that set a table up for Supabase Realtime, reversibly.
+
+Use them in a project's own migrations, after the one that creates the table. The model
+is named as in Django's own operations (``"note"``, in the migration's app) or, for
+another app's model, as ``"app_label.ModelName"``::
+
+    from django_supahybrid.realtime.operations import (
+        AddToRealtimePublication, EnableRealtimeRLS, Identity, Membership,
+    )
+
+    class Migration(migrations.Migration):
+        dependencies = [("notes", "0001_initial"), ("django_supahybrid", "0001_initial")]
+        operations = [
+            AddToRealtimePublication("note"),
+            EnableRealtimeRLS(
+                "note", user_field="recipient", organization_field="organization",
+                membership=Membership("accounts.Membership"),
+            ),
+        ]
+
+They do nothing on a database other than PostgreSQL. Any model named (identity,
+membership) must be reachable from the migration: depend on its app's migration.
+"""
+
+# DDL takes no bind parameters: every identifier goes through _ident() and every string
+# literal through _literal(), and both come from model metadata, not from users.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any, cast
+
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ProjectState, StateApps
+from django.db.models import Model
+
+from django_supahybrid.realtime.events import MAX_CHANNEL_BYTES, topic_name
+
+__all__ = ["AddToRealtimePublication", "EnableRealtimeRLS", "Identity", "Membership"]
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _policy_name(table: str, suffix: str) -> str:
+    name = f"supahybrid_{table}_{suffix}"
+    if len(name.encode()) <= MAX_CHANNEL_BYTES:
+        return name
+    return f"supahybrid_{hashlib.sha256(table.encode()).hexdigest()[:32]}_{suffix}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Where a Django user's Supabase user id (``auth.uid()``) is stored.
+
+    Defaults to the library's ``SupabaseIdentity`` model (``user`` -> ``sub``). Pass
+    ``identity=None`` to the operation instead when the row's user column itself holds
+    the Supabase user id (a UUID primary key shared with ``auth.users``).
+    """
+
+    model: str = "django_supahybrid.SupabaseIdentity"
+    user_field: str = "user"
+    uuid_field: str = "sub"
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        return f"{__name__}.Identity", (), dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Membership:
+    """A model linking users to organizations: a profile or a membership table."""
+
+    model: str
+    user_field: str = "user"
+    organization_field: str = "organization"
+
+    def deconstruct(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        return f"{__name__}.Membership", (), dataclasses.asdict(self)
+
+
+def _resolve(apps: StateApps, label: str, *names: str) -> tuple[str, list[str]]:
+    try:
+        model: type[Model] = apps.get_model(label)
+    except LookupError as exc:
+        raise LookupError(
+            f"Model {label!r} is not in this migration's state; add a dependency on the "
+            "migration that creates it."
+        ) from exc
+    return model._meta.db_table, [_column(model, name) for name in names]
+
+
+def _column(model: type[Model], name: str) -> str:
+    return cast(str, model._meta.get_field(name).column)  # type: ignore[union-attr]
+
+
+class _TableOperation(Operation):
+    reversible = True
+    reduces_to_sql = True
+    _name_suffix = ""
+
+    @property
+    def migration_name_fragment(self) -> str:
+        return f"{self.model_name.lower().replace('.', '_')}_{self._name_suffix}"
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def state_forwards(self, app_label: str, state: ProjectState) -> None:
+        """Database-only: the model state does not change."""
+
+    def _model(self, app_label: str, state: ProjectState) -> type[Model]:
+        if "." in self.model_name:  # another app's model: "app_label.ModelName"
+            return state.apps.get_model(self.model_name)
+        return state.apps.get_model(app_label, self.model_name)
+
+    def _run(self, schema_editor: BaseDatabaseSchemaEditor, statements: list[str]) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in statements:
+            schema_editor.execute(statement, params=None)
+
+    def database_forwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        self._run(schema_editor, self.forwards_sql(app_label, to_state))
+
+    def database_backwards(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        from_state: ProjectState,
+        to_state: ProjectState,
+    ) -> None:
+        self._run(schema_editor, self.backwards_sql(app_label, to_state))
+
+    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        raise NotImplementedError
+
+    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        raise NotImplementedError
+
+
+class AddToRealtimePublication(_TableOperation):
+    """Stream a table's changes through Supabase Realtime's Postgres Changes.
+
+    Adds the table to ``publication`` (``supabase_realtime``), creating the publication
+    where it does not exist (a plain PostgreSQL), and with ``replica_identity_full`` sets
+    ``REPLICA IDENTITY FULL`` so that updates and deletes carry the old row. Reversed, it
+    removes the table from the publication (which stays) and restores the default
+    replica identity.
+    """
+
+    _name_suffix = "realtime_publication"
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        replica_identity_full: bool = False,
+        publication: str = "supabase_realtime",
+    ) -> None:
+        super().__init__(model_name)
+        self.replica_identity_full = replica_identity_full
+        self.publication = publication
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {}
+        if self.replica_identity_full:
+            kwargs["replica_identity_full"] = True
+        if self.publication != "supabase_realtime":
+            kwargs["publication"] = self.publication
+        return type(self).__qualname__, [self.model_name], kwargs
+
+    def describe(self) -> str:
+        return f"Add {self.model_name} to the {self.publication} publication"
+
+    def _membership_check(self, table: str) -> str:
+        return (
+            "SELECT 1 FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid "
+            f"WHERE p.pubname = {_literal(self.publication)} "
+            f"AND r.prrelid = {_literal(_ident(table))}::regclass"
+        )
+
+    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        table = self._model(app_label, state)._meta.db_table
+        pub = _literal(self.publication)
+        statements = [
+            "DO $supahybrid$ BEGIN\n"
+            f"  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = {pub}) THEN\n"
+            f"    CREATE PUBLICATION {_ident(self.publication)};\n"
+            "  END IF;\n"
+            f"  IF NOT EXISTS ({self._membership_check(table)})\n"
+            "     AND NOT (SELECT puballtables FROM pg_publication "
+            f"WHERE pubname = {pub}) THEN\n"
+            f"    ALTER PUBLICATION {_ident(self.publication)} ADD TABLE {_ident(table)};\n"
+            "  END IF;\n"
+            "END $supahybrid$"
+        ]
+        if self.replica_identity_full:
+            statements.append(f"ALTER TABLE {_ident(table)} REPLICA IDENTITY FULL")
+        return statements
+
+    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        table = self._model(app_label, state)._meta.db_table
+        statements = [
+            "DO $supahybrid$ BEGIN\n"
+            f"  IF EXISTS ({self._membership_check(table)}) THEN\n"
+            f"    ALTER PUBLICATION {_ident(self.publication)} DROP TABLE {_ident(table)};\n"
+            "  END IF;\n"
+            "END $supahybrid$"
+        ]
+        if self.replica_identity_full:
+            statements.append(f"ALTER TABLE {_ident(table)} REPLICA IDENTITY DEFAULT")
+        return statements
+
+
+class EnableRealtimeRLS(_TableOperation):
+    """Row level security so that a Supabase client reads only its own rows and topics.
+
+    Enables RLS on the table and creates one ``SELECT`` policy ``TO authenticated``: a
+    row whose ``user_field`` is set is visible to that user only; a row without one (or a
+    model without ``user_field``) to the members of its ``organization_field``. Users are
+    matched through ``identity`` (Django user id -> ``auth.uid()``), organizations through
+    ``membership``. Every policy calls ``(select auth.uid())`` so that PostgreSQL evaluates
+    it once per statement; index the columns named (foreign keys are indexed already).
+
+    With ``broadcast`` (the default) and where ``realtime.messages`` exists (Supabase), a
+    second policy lets the same users receive the private Broadcast topics the library
+    publishes these rows on (``supahybrid:<app>.<model>:user:<id>`` and
+    ``...:organization:<id>``).
+
+    Reversed: drops the policies and disables RLS on the table.
+    """
+
+    _name_suffix = "realtime_rls"
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        user_field: str | None = None,
+        organization_field: str | None = None,
+        identity: Identity | None = Identity(),
+        membership: Membership | None = None,
+        broadcast: bool = True,
+    ) -> None:
+        if user_field is None and organization_field is None:
+            raise ValueError("EnableRealtimeRLS needs user_field, organization_field or both.")
+        if organization_field is not None and membership is None:
+            raise ValueError(
+                "EnableRealtimeRLS with organization_field needs membership=Membership(...), "
+                "the model that links users to organizations."
+            )
+        super().__init__(model_name)
+        self.user_field = user_field
+        self.organization_field = organization_field
+        self.identity = identity
+        self.membership = membership
+        self.broadcast = broadcast
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "user_field": self.user_field,
+            "organization_field": self.organization_field,
+            "identity": self.identity,
+            "membership": self.membership,
+            "broadcast": self.broadcast,
+        }
+        defaults = {"identity": Identity(), "broadcast": True}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None and v != defaults.get(k)}
+        if self.identity is None:
+            kwargs["identity"] = None
+        return type(self).__qualname__, [self.model_name], kwargs
+
+    def describe(self) -> str:
+        return f"Enable row level security on {self.model_name} for Supabase Realtime"
+
+    def _user_ids(self, apps: StateApps) -> str:
+        """A subquery of the Django user ids (column ``id``) of the requesting user."""
+        if self.identity is None:
+            return "SELECT (SELECT auth.uid()) AS id"
+        table, (user_col, uuid_col) = _resolve(
+            apps, self.identity.model, self.identity.user_field, self.identity.uuid_field
+        )
+        return (
+            f"SELECT i.{_ident(user_col)} AS id FROM {_ident(table)} i "
+            f"WHERE i.{_ident(uuid_col)} = (SELECT auth.uid())"
+        )
+
+    def _organization_ids(self, apps: StateApps) -> str:
+        assert self.membership is not None
+        table, (user_col, org_col) = _resolve(
+            apps,
+            self.membership.model,
+            self.membership.user_field,
+            self.membership.organization_field,
+        )
+        return (
+            f"SELECT m.{_ident(org_col)} AS id FROM {_ident(table)} m "
+            f"WHERE m.{_ident(user_col)} IN ({self._user_ids(apps)})"
+        )
+
+    def row_predicate(self, app_label: str, state: ProjectState) -> str:
+        """The ``USING`` expression of the table's policy."""
+        model = self._model(app_label, state)
+        apps = state.apps
+        clauses = []
+        user_col = None
+        if self.user_field is not None:
+            user_col = _ident(_column(model, self.user_field))
+            clauses.append(f"({user_col} IS NOT NULL AND {user_col} IN ({self._user_ids(apps)}))")
+        if self.organization_field is not None:
+            org_col = _ident(_column(model, self.organization_field))
+            unset = f"{user_col} IS NULL AND " if user_col else ""
+            clauses.append(f"({unset}{org_col} IN ({self._organization_ids(apps)}))")
+        return " OR ".join(clauses)
+
+    def topic_predicate(self, app_label: str, state: ProjectState) -> str:
+        """The ``USING`` expression of the ``realtime.messages`` policy."""
+        label = self._model(app_label, state)._meta.label_lower
+        topics = []
+        if self.user_field is not None:
+            prefix = _literal(topic_name(label, "user", ""))
+            topics.append(f"SELECT {prefix} || u.id FROM ({self._user_ids(state.apps)}) u")
+        if self.organization_field is not None:
+            prefix = _literal(topic_name(label, "organization", ""))
+            topics.append(f"SELECT {prefix} || o.id FROM ({self._organization_ids(state.apps)}) o")
+        return (
+            "realtime.messages.extension = 'broadcast' AND "
+            f"(SELECT realtime.topic()) IN ({' UNION ALL '.join(topics)})"
+        )
+
+    def _if_realtime(self, statement: str) -> str:
+        return (
+            "DO $supahybrid$ BEGIN\n"
+            "  IF to_regclass('realtime.messages') IS NOT NULL THEN\n"
+            f"    EXECUTE $policy$ {statement} $policy$;\n"
+            "  END IF;\n"
+            "END $supahybrid$"
+        )
+
+    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        table = self._model(app_label, state)._meta.db_table
+        statements = [
+            f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY",
+            f"CREATE POLICY {_ident(_policy_name(table, 'select'))} ON {_ident(table)} "
+            f"FOR SELECT TO authenticated USING ({self.row_predicate(app_label, state)})",
+        ]
+        if self.broadcast:
+            statements.append(
+                self._if_realtime(
+                    f"CREATE POLICY {_ident(_policy_name(table, 'broadcast'))} "
+                    "ON realtime.messages FOR SELECT TO authenticated "
+                    f"USING ({self.topic_predicate(app_label, state)})"
+                )
+            )
+        return statements
+
+    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+        table = self._model(app_label, state)._meta.db_table
+        statements = [
+            f"DROP POLICY IF EXISTS {_ident(_policy_name(table, 'select'))} ON {_ident(table)}",
+            f"ALTER TABLE {_ident(table)} DISABLE ROW LEVEL SECURITY",
+        ]
+        if self.broadcast:
+            statements.append(
+                self._if_realtime(
+                    f"DROP POLICY IF EXISTS {_ident(_policy_name(table, 'broadcast'))} "
+                    "ON realtime.messages"
+                )
+            )
+        return statements
