@@ -118,18 +118,28 @@ def _check_user_field(conf: SupaHybridSettings) -> list[checks.CheckMessage]:
     if field_name is None:
         return []
     user_model = get_user_model()
+    if _resolves_to_unique_uuid(user_model, field_name.split("__")):
+        return []
+    return [
+        checks.Error(
+            f"SUPAHYBRID['AUTH_USER_UUID_FIELD'] is {field_name!r}, which is not a unique "
+            f"UUIDField of {user_model._meta.label} or of a row one-to-one with it.",
+            hint="Name a UUIDField(unique=True) of the user model, or a path through "
+            "one-to-one relations such as 'profile__supabase_uid', or remove the key to "
+            "use the library's SupabaseIdentity model.",
+            id="supahybrid.E014",
+        )
+    ]
+
+
+def _resolves_to_unique_uuid(model: Any, names: list[str]) -> bool:
     try:
-        field = user_model._meta.get_field(field_name)
+        for name in names[:-1]:
+            relation = model._meta.get_field(name)
+            if not relation.one_to_one:
+                return False
+            model = relation.related_model
+        field = model._meta.get_field(names[-1])
     except FieldDoesNotExist:
-        field = None
-    if not isinstance(field, models.UUIDField) or not field.unique:
-        return [
-            checks.Error(
-                f"SUPAHYBRID['AUTH_USER_UUID_FIELD'] is {field_name!r}, which is not a unique "
-                f"UUIDField of {user_model._meta.label}.",
-                hint="Name a UUIDField(unique=True) of the user model, or remove the key to "
-                "use the library's SupabaseIdentity model.",
-                id="supahybrid.E014",
-            )
-        ]
-    return []
+        return False
+    return isinstance(field, models.UUIDField) and bool(field.unique)

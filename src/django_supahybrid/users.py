@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import IntegrityError, router, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
@@ -85,13 +86,14 @@ def resolve_user(claims: SupabaseClaims) -> AbstractBaseUser:
     """The active Django user for verified ``claims``; create it on first sight if enabled.
 
     At most one SQL query when the user exists. Raises :class:`TokenError` with
-    ``unknown_user`` (creation off) or ``user_inactive``.
+    ``unknown_user`` (creation off, or the id kept on a related row, such as a profile,
+    that only the project knows how to create) or ``user_inactive``.
     """
     conf = app_settings()
     field = conf.AUTH_USER_UUID_FIELD
     user = _lookup(claims.sub, field)
     if user is None:
-        if not conf.AUTH_CREATE_USERS:
+        if not conf.AUTH_CREATE_USERS or (field and "__" in field):
             raise TokenError("unknown_user")
         user = _create(claims, field)
     if not user.is_active:
@@ -99,11 +101,18 @@ def resolve_user(claims: SupabaseClaims) -> AbstractBaseUser:
     return user
 
 
+def _follow(obj: Any, path: str) -> Any:
+    for name in path.split("__"):
+        # A missing reverse one-to-one row (no profile) raises an AttributeError subclass.
+        obj = getattr(obj, name, None)
+    return obj
+
+
 def subs_of_user(user: Model) -> list[uuid.UUID]:
     """The Supabase user ids linked to ``user`` (no query when the identity is loaded)."""
     field = app_settings().AUTH_USER_UUID_FIELD
     if field:
-        value = getattr(user, field, None)
+        value = _follow(user, field)
         return [value] if isinstance(value, uuid.UUID) else []
     cached = user._state.fields_cache.get("supabase_identity")
     if isinstance(cached, SupabaseIdentity):
@@ -118,7 +127,14 @@ def subs_of_user(user: Model) -> list[uuid.UUID]:
 def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
     from django_supahybrid import authcache
 
-    subs = [instance.sub] if isinstance(instance, SupabaseIdentity) else subs_of_user(instance)
+    if isinstance(instance, SupabaseIdentity):
+        subs = [instance.sub]
+    elif isinstance(instance, get_user_model()):
+        subs = subs_of_user(instance)
+    else:  # the row holding AUTH_USER_UUID_FIELD at the end of a path (a profile)
+        field = app_settings().AUTH_USER_UUID_FIELD or ""
+        value = getattr(instance, field.rsplit("__", 1)[-1], None)
+        subs = [value] if isinstance(value, uuid.UUID) else []
     using = kwargs.get("using") or router.db_for_write(sender)
     for sub in subs:
         # After commit: a request that read the old row before then sees a newer
@@ -126,12 +142,33 @@ def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
         transaction.on_commit(functools.partial(authcache.invalidate_sub, sub), using=using)
 
 
+def _id_holder() -> type[Model] | None:
+    """The model at the end of an ``AUTH_USER_UUID_FIELD`` path, if it is one and valid."""
+    try:
+        field = app_settings().AUTH_USER_UUID_FIELD
+        model: Any = get_user_model()
+        for name in (field or "").split("__")[:-1]:
+            relation = model._meta.get_field(name)
+            if not relation.one_to_one:
+                return None
+            model = relation.related_model
+    except (ImproperlyConfigured, FieldDoesNotExist):
+        return None  # reported by the system checks
+    return model if field and "__" in field else None
+
+
 def connect_signals() -> None:
     """Invalidate cached authentications when a user or an identity is saved or deleted.
 
-    Connected to those two models only, so other models keep Django's fast deletes.
+    Also when the row holding the Supabase id at the end of an ``AUTH_USER_UUID_FIELD``
+    path (a profile) is. Connected to those models only, so other models keep Django's
+    fast deletes.
     """
-    for model in (get_user_model(), SupabaseIdentity):
+    models: list[type[Model]] = [get_user_model(), SupabaseIdentity]
+    holder = _id_holder()
+    if holder is not None:
+        models.append(holder)
+    for model in models:
         uid = f"django_supahybrid.users.{model._meta.label_lower}"
         post_save.connect(_on_change, sender=model, dispatch_uid=uid + ".save")
         post_delete.connect(_on_change, sender=model, dispatch_uid=uid + ".delete")

@@ -134,10 +134,26 @@ def test_w010_issuer_check_off(configure: Configure) -> None:
     assert message.id == "supahybrid.W010"
 
 
-@pytest.mark.parametrize("field", ["nope", "email", "username"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "nope",
+        "email",
+        "username",
+        "groups__id",  # not one-to-one
+        "nope__supabase_uid",
+        "supabase_profile__user",  # not a UUID
+        "supabase_profile__nope",
+    ],
+)
 def test_e014_user_uuid_field(field: str, configure: Configure) -> None:
     configure(AUTH_USER_UUID_FIELD=field)
     assert _ids() == ["supahybrid.E014"]
+
+
+def test_e014_quiet_for_a_path_to_a_profile(configure: Configure) -> None:
+    configure(AUTH_USER_UUID_FIELD="supabase_profile__supabase_uid")
+    assert _ids() == []
 
 
 def test_e014_quiet_for_a_unique_uuid_field(configure: Configure) -> None:

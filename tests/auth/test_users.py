@@ -213,3 +213,89 @@ def test_concurrent_first_requests_create_exactly_one_user(
     assert len(set(results)) == 1
     assert User.objects.count() == 1
     assert SupabaseIdentity.objects.filter(sub=claims.sub).count() == 1
+
+
+PROFILE_PATH = "supabase_profile__supabase_uid"
+
+
+@pytest.fixture
+def profile_path(configure: Configure) -> None:
+    """The Supabase id kept on a profile row one-to-one with the user."""
+    configure(AUTH_USER_UUID_FIELD=PROFILE_PATH)
+    users.connect_signals()
+
+
+def _profiled_user(sub: uuid.UUID) -> User:
+    from tests.testapp.models import SupabaseProfile
+
+    user = User.objects.create(username=f"profiled-{sub}")
+    SupabaseProfile.objects.create(user=user, supabase_uid=sub)
+    return user
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("profile_path")
+def test_id_on_a_profile_costs_one_query() -> None:
+    sub = uuid.uuid4()
+    user = _profiled_user(sub)
+    with CaptureQueriesContext(connection) as queries:
+        assert users.resolve_user(_claims(sub)).pk == user.pk
+    assert len(queries) == 1
+    assert users.subs_of_user(User.objects.get(pk=user.pk)) == [sub]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("profile_path")
+def test_id_on_a_profile_is_never_created() -> None:
+    assert _refused(_claims()) == "unknown_user"  # only the project can create its profiles
+    assert not User.objects.exists()
+    assert users.subs_of_user(User.objects.create(username="no-profile")) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("profile_path")
+def test_profile_saves_and_deletes_invalidate(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.testapp.models import SupabaseProfile
+
+    seen: list[uuid.UUID] = []
+    monkeypatch.setattr(authcache, "invalidate_sub", seen.append)
+    sub = uuid.uuid4()
+    with django_capture_on_commit_callbacks(execute=True):
+        user = _profiled_user(sub)
+    assert seen == [sub]
+    seen.clear()
+    profile = SupabaseProfile.objects.get(user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        profile.supabase_uid = None
+        profile.save()
+    assert seen == []  # no id to invalidate any more
+    with django_capture_on_commit_callbacks(execute=True):
+        SupabaseProfile.objects.create(user=User.objects.create(username="x"), supabase_uid=sub)
+        SupabaseProfile.objects.get(supabase_uid=sub).delete()
+    assert seen == [sub, sub]
+
+
+@pytest.mark.parametrize(
+    ("path", "holder"),
+    [
+        (PROFILE_PATH, "SupabaseProfile"),
+        ("supabase_id", None),
+        ("nope__supabase_uid", None),
+        ("email__x", None),
+        ("groups__id", None),
+    ],
+)
+def test_connecting_signals_never_fails_on_a_bad_path(
+    path: str, holder: str | None, configure: Configure
+) -> None:
+    configure(AUTH_USER_UUID_FIELD=path)
+    users.connect_signals()
+    found = users._id_holder()
+    assert (found.__name__ if found else None) == holder
+
+
+def test_connecting_signals_with_invalid_settings(settings: Any) -> None:
+    settings.SUPAHYBRID = {"BOGUS": 1}
+    assert users._id_holder() is None

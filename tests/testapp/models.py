@@ -281,3 +281,18 @@ class HandleUser(AbstractBaseUser):
     handle = models.CharField(max_length=64, unique=True)
 
     USERNAME_FIELD = "handle"
+
+
+class SupabaseProfile(models.Model):
+    """A profile row holding the Supabase user id (``"supabase_profile__supabase_uid"``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="supabase_profile",
+        db_constraint=False,
+    )
+    supabase_uid = models.UUIDField(unique=True, null=True)
+
+    def __str__(self) -> str:
+        return str(self.supabase_uid)
