@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set up a development environment and run the example project or the test suite.
 
-    python3 scripts/dev.py serve [--port 8000]   # migrate, seed demo data, serve the API
+    python3 scripts/dev.py serve [--port 8000]   # migrate, seed demo data, serve the API,
+                                                 # print a curl line with a demo token
     python3 scripts/dev.py test [pytest args]    # run the whole test suite
     python3 scripts/dev.py bench [names]         # run benchmarks, write docs/benchmarks/
 
@@ -111,8 +112,14 @@ def _serve(args: list[str]) -> int:
         ).stdout.split()
         if "seed_demo" in commands:
             _run(*manage, "seed_demo", cwd=EXAMPLE)
-        print(f"\nThe example API listens on http://{opts.host}:{opts.port}/api/", flush=True)
-        print(f"  curl http://{opts.host}:{opts.port}/api/health/\n", flush=True)
+        base = f"http://{opts.host}:{opts.port}/api"
+        print(f"\nThe example API listens on {base}/", flush=True)
+        print(f"  curl {base}/health/", flush=True)
+        token = _demo_token(manage)
+        if token:
+            print(f"As {DEMO_ADMIN} (an organization admin), for the next hour:", flush=True)
+            print(f'  curl -H "Authorization: Bearer {token}" {base}/auth/profile/', flush=True)
+        print(flush=True)
         return subprocess.call(
             [*manage, "runserver", "--noreload", f"{opts.host}:{opts.port}"], cwd=EXAMPLE
         )
@@ -120,6 +127,23 @@ def _serve(args: list[str]) -> int:
         return 0
     finally:
         devservices.stop_all()
+
+
+DEMO_ADMIN = "org1-user1@demo.example.com"
+
+
+def _demo_token(manage: list[str]) -> str | None:
+    """A development access token for the first demo admin (debug mode only), or None."""
+    minted = subprocess.run(
+        [*manage, "supahybrid_token", "--email", DEMO_ADMIN],
+        cwd=EXAMPLE,
+        capture_output=True,
+        text=True,
+    )
+    if minted.returncode != 0:
+        print(f"(No development token: {minted.stderr.strip()})", flush=True)
+        return None
+    return minted.stdout.strip()
 
 
 def bench(args: list[str]) -> int:

@@ -32,15 +32,15 @@ class Role(models.TextChoices):
 
 
 class UserProfile(models.Model):
-    """The example's view of a user: Supabase UID, organization and role.
+    """The example's view of a user: organization and role.
 
-    ``supabase_uid`` is the ``sub`` claim of the user's Supabase access tokens.
+    The user's Supabase user id (the ``sub`` of their access tokens) is kept by the
+    library, in ``django_supahybrid.models.SupabaseIdentity``.
     """
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
-    supabase_uid = models.UUIDField(unique=True, null=True, blank=True)
     organization = models.ForeignKey(
         Organization,
         on_delete=models.SET_NULL,

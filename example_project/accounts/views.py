@@ -10,6 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.models import profile_of
 from accounts.serializers import ProfileSerializer
+from django_supahybrid.tokens import SupabaseClaims
+from django_supahybrid.users import subs_of_user
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -22,10 +24,14 @@ class ProfileView(APIMixin, APIView):
     def get(self, request: Request) -> Response:
         user: Any = request.user
         profile = profile_of(user)
+        # The verified token's sub; else (a forced or session login) the identity row.
+        subs = (
+            [request.auth.sub] if isinstance(request.auth, SupabaseClaims) else subs_of_user(user)
+        )
         data = {
             "id": user.pk,
             "email": user.email,
-            "supabase_uid": profile.supabase_uid if profile else None,
+            "supabase_uid": subs[0] if subs else None,
             "organization": profile.organization if profile else None,
             "role": profile.role if profile else None,
         }

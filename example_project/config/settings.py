@@ -134,8 +134,6 @@ SUPAHYBRID = {
     # unless SUPABASE_JWKS_URL overrides it.
     "JWT_SECRET": SUPABASE_JWT_SECRET,
     "JWKS_URL": os.environ.get("SUPABASE_JWKS_URL") or None,
-    # The example keeps each user's Supabase id on its profile (accounts.UserProfile).
-    "AUTH_USER_UUID_FIELD": "profile__supabase_uid",
     # A user's organization is their profile's (accounts.UserProfile).
     "ORGANIZATION_LOOKUP": "profile__organization",
 }

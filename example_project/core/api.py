@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
+from rest_framework.settings import api_settings
 
 from core.errors import api_exception_handler
 from core.parsers import JSONObjectParser
@@ -77,6 +78,11 @@ class APIMixin:
     renderer_classes: Any = [JSONRenderer]
     schema: Any = AutoSchema()
     pk_type: Callable[[str], object] = uuid.UUID
+
+    def get_authenticators(self) -> list[Any]:
+        # Read when the request arrives, not when the class is defined, so the settings
+        # in force (including a test's override) decide.
+        return [authenticator() for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         forget_profile(request.user)

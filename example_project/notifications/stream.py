@@ -8,11 +8,13 @@ server notice a client that went away; the listener's connection is then closed.
 
 The same view serves both kinds of server:
 
-- WSGI (``runserver``, gunicorn ``gthread``): a generator iterated by the worker thread
-  that holds the request; a server with threads keeps serving other requests meanwhile.
+- WSGI (``runserver``, gunicorn ``gthread``): an iterator consumed by the worker thread
+  that holds the request (a server with threads keeps serving other requests meanwhile);
+  the server's ``close()`` closes the listener.
 - ASGI (uvicorn): an async generator. The blocking listener runs in a thread of its own
   and hands events to the event loop through a queue, so an open stream holds no worker of
-  the loop and no thread of a shared pool.
+  the loop and no thread of a shared pool (``sync_to_async(thread_sensitive=False)`` would
+  hold one of the default executor's few threads per stream).
 """
 
 from __future__ import annotations
@@ -73,13 +75,26 @@ def _frames(listener: Listener) -> Iterator[str]:
             yield frame
 
 
-def _wsgi_stream(listener: Listener) -> Iterator[str]:
-    try:
-        yield _OPENED
-        yield from _frames(listener)
-    finally:
-        # The server closes the iterator when the client goes away (a failed write).
-        listener.close()
+class _WSGIStream:
+    """The frames for a WSGI server; ``close()`` (called by the server when the client
+    went away, or when the response ends) closes the listener, even if never iterated."""
+
+    def __init__(self, listener: Listener) -> None:
+        self._listener = listener
+        self._frames = _frames(listener)
+        self._opened = False
+
+    def __iter__(self) -> _WSGIStream:
+        return self
+
+    def __next__(self) -> str:
+        if not self._opened:
+            self._opened = True
+            return _OPENED
+        return next(self._frames)
+
+    def close(self) -> None:
+        self._listener.close()
 
 
 async def _asgi_stream(listener: Listener) -> AsyncIterator[str]:
@@ -145,7 +160,7 @@ class NotificationStreamView(APIMixin, APIView):
         if isinstance(request._request, ASGIRequest):
             stream = _asgi_stream(listener)
         else:
-            stream = _wsgi_stream(listener)
+            stream = _WSGIStream(listener)
         response = StreamingHttpResponse(stream, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream

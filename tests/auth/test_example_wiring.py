@@ -11,8 +11,9 @@ import pytest
 from accounts.models import UserProfile
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.utils.module_loading import import_string
 from rest_framework.test import APIClient
+
+from django_supahybrid.models import SupabaseIdentity
 
 example = importlib.import_module("config.settings")
 
@@ -25,20 +26,18 @@ def test_example_lists_supabase_authentication_first() -> None:
 
 
 @pytest.mark.django_db
-def test_a_dev_token_authenticates_an_example_user(
-    settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from accounts.views import ProfileView
-
+def test_a_dev_token_authenticates_an_example_user(settings: Any) -> None:
     settings.SUPAHYBRID = example.SUPAHYBRID
     settings.DEBUG = True
-    # DRF reads DEFAULT_AUTHENTICATION_CLASSES when a view class is defined, so the
-    # example's list is applied to the view itself.
-    classes = [import_string(p) for p in example.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]]
-    monkeypatch.setattr(ProfileView, "authentication_classes", classes)
+    # The example's views read DEFAULT_AUTHENTICATION_CLASSES on each request.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": example.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+    }
     sub = uuid.uuid4()
     user = User.objects.create(username="ada", email="ada@example.com")
-    UserProfile.objects.create(user=user, supabase_uid=sub)
+    UserProfile.objects.create(user=user)
+    SupabaseIdentity.objects.create(user=user, sub=sub)
     out = StringIO()
     call_command("supahybrid_token", "--email", "ada@example.com", stdout=out)
     client = APIClient()

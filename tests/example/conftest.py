@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,11 @@ from accounts.models import Organization, Role, UserProfile
 from campaigns.models import Campaign, Constituency, District
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
+
+from django_supahybrid.models import SupabaseIdentity
+from django_supahybrid.testing import make_claims, mint_token
+
+JWT_SECRET = "example-tests-jwt-secret-with-at-least-32-characters"
 
 
 @dataclass
@@ -39,7 +45,21 @@ class World:
 def make_user(email: str, organization: Organization | None, role: str = Role.VOLUNTEER) -> Any:
     user = get_user_model().objects.create(username=email, email=email)
     UserProfile.objects.create(user=user, organization=organization, role=role)
+    SupabaseIdentity.objects.create(user=user, sub=uuid.uuid4())
     return user
+
+
+def token_for(user: Any, secret: str = JWT_SECRET) -> str:
+    """A Supabase-shaped access token for ``user``, signed as Supabase Auth would."""
+    claims = make_claims(user.supabase_identity.sub, email=user.email)
+    return mint_token(claims, secret=secret)
+
+
+def token_client_for(user: Any) -> APIClient:
+    """A client that authenticates like a browser: with the user's access token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
+    return client
 
 
 def make_campaign(tenant: Tenant, **fields: Any) -> Campaign:
@@ -62,9 +82,20 @@ def _tenant(name: str) -> Tenant:
 
 
 @pytest.fixture(autouse=True)
-def _example_supahybrid_settings(settings: Any) -> None:
-    """The library settings of ``config/settings.py`` that the API depends on."""
-    settings.SUPAHYBRID = {**settings.SUPAHYBRID, "ORGANIZATION_LOOKUP": "profile__organization"}
+def _example_settings(settings: Any) -> None:
+    """The library and DRF settings of ``config/settings.py`` that the API depends on."""
+    settings.SUPAHYBRID = {
+        **settings.SUPAHYBRID,
+        "SUPABASE_URL": "http://127.0.0.1:54321",
+        "JWT_SECRET": JWT_SECRET,
+        "ORGANIZATION_LOOKUP": "profile__organization",
+    }
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "django_supahybrid.authentication.SupabaseJWTAuthentication"
+        ],
+    }
 
 
 @pytest.fixture

@@ -21,15 +21,20 @@ print(json.dumps({name: getattr(settings, name) for name in names}))
 """
 
 
-def _settings(**env: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {_PRINT}"],
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python <args>`` in the example's directory, with DEBUG off unless ``env`` says."""
+    return subprocess.run(
+        [sys.executable, *args],
         cwd=EXAMPLE,
         env={**_example_env(), **env},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def _settings(**env: str) -> dict[str, Any]:
+    done = _run("-c", f"import django; django.setup(); {_PRINT}", **env)
     assert done.returncode == 0, done.stderr
     values: dict[str, Any] = json.loads(done.stdout)
     return values
@@ -48,34 +53,31 @@ def test_production_settings_with_debug_off() -> None:
     assert _settings(DJANGO_SECURE_SSL_REDIRECT="true")["SECURE_SSL_REDIRECT"] is True
 
 
+def test_no_development_jwt_secret_with_debug_off() -> None:
+    auth = "django_supahybrid.authentication.SupabaseJWTAuthentication"
+    production = _settings(SUPABASE_JWT_SECRET="")
+    assert production["SUPAHYBRID"]["JWT_SECRET"] is None
+    assert production["REST_FRAMEWORK"]["DEFAULT_AUTHENTICATION_CLASSES"][0] == auth
+    given = _settings(SUPABASE_JWT_SECRET="a-real-project-secret-of-at-least-32-chars")
+    assert given["SUPAHYBRID"]["JWT_SECRET"] == "a-real-project-secret-of-at-least-32-chars"
+    development = _settings(SUPABASE_JWT_SECRET="", DJANGO_DEBUG="true")
+    assert development["SUPAHYBRID"]["JWT_SECRET"]  # the development secret
+    jwks = _settings(SUPABASE_JWKS_URL="https://keys.example.org/jwks.json")
+    assert jwks["SUPAHYBRID"]["JWKS_URL"] == "https://keys.example.org/jwks.json"
+
+
 def test_debug_off_needs_a_secret_key() -> None:
-    env = {**_example_env(), "DJANGO_SECRET_KEY": ""}
-    done = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _run("-c", "import django; django.setup()", DJANGO_SECRET_KEY="")
     assert done.returncode != 0
     assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off." in done.stderr
 
 
 def test_deploy_checks_pass_with_the_documented_production_environment() -> None:
-    env = {
-        **_example_env(),
-        "DJANGO_SECURE_SSL_REDIRECT": "true",
-        "DJANGO_HSTS_SECONDS": "31536000",
-        "DJANGO_HSTS_INCLUDE_SUBDOMAINS": "true",
-        "DJANGO_HSTS_PRELOAD": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=EXAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = _run(
+        *("manage.py", "check", "--deploy", "--fail-level", "WARNING"),
+        DJANGO_SECURE_SSL_REDIRECT="true",
+        DJANGO_HSTS_SECONDS="31536000",
+        DJANGO_HSTS_INCLUDE_SUBDOMAINS="true",
+        DJANGO_HSTS_PRELOAD="true",
     )
     assert done.returncode == 0, done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 import pytest
@@ -10,6 +9,7 @@ from accounts.models import UserProfile
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from django_supahybrid.models import SupabaseIdentity
 from tests.example.conftest import client_for
 
 if TYPE_CHECKING:
@@ -19,8 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_profile(world: World) -> None:
-    uid = uuid.uuid4()
-    UserProfile.objects.filter(user=world.a.manager).update(supabase_uid=uid)
+    uid = SupabaseIdentity.objects.get(user=world.a.manager).sub  # the library's row
     response = client_for(world.a.manager).get("/api/auth/profile/")
     assert response.status_code == 200
     assert response.json() == {

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from notifications.models import Notification
 
+from django_supahybrid.models import SupabaseIdentity
 from tests.example.conftest import client_for
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ def test_defaults_give_three_organizations_with_every_role(tmp_path: Path) -> No
         assert {u["role"] for u in org["users"]} == {"admin", "manager", "volunteer"}
         assert Campaign.objects.filter(organization=organization).count() == 10
         for user in org["users"]:
-            profile = UserProfile.objects.get(supabase_uid=uuid.UUID(user["supabase_uid"]))
+            identity = SupabaseIdentity.objects.get(sub=uuid.UUID(user["supabase_uid"]))
+            profile = UserProfile.objects.get(user=identity.user)
             assert profile.user.email == user["email"]
             assert profile.organization == organization
             assert profile.role == user["role"]

@@ -74,6 +74,14 @@ def test_the_stream_carries_the_callers_new_notifications_only(world: World, set
     assert listeners() == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_closed_before_it_started_closes_its_listener(world: World) -> None:
+    response: Any = client_for(world.a.volunteer).get(STREAM)
+    assert listeners() == 1
+    response.close()
+    assert listeners() == 0
+
+
 @pytest.mark.django_db
 def test_the_stream_needs_a_caller(world: World) -> None:
     response = APIClient().get(STREAM, HTTP_ACCEPT="text/event-stream")

@@ -1,14 +1,14 @@
 """The notification stream under real servers: gunicorn (gthread), uvicorn and runserver.
 
-Each server runs the example in one process; a stream is opened over HTTP with a user's
-credentials, notifications are committed for that user and for another one, and only the
-right one arrives, while the same process keeps answering other requests. Closing the
-client closes the stream's listener connection on the server.
+Each server runs the example in one process. A stream is opened over HTTP with a user's
+Supabase access token (minted with the library's testing helpers); notifications are
+committed for that user and for another one, and only the right one arrives, while the
+same process keeps answering other requests. Closing the client closes the stream's
+listener connection on the server.
 """
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import subprocess
@@ -21,14 +21,12 @@ import pytest
 from accounts.models import Organization, Role
 from notifications.models import Notification
 
-from tests.example.conftest import make_user
+from tests.example.conftest import JWT_SECRET, make_user, token_for
 from tests.example.test_stream import listeners
 from tests.test_example_smoke import EXAMPLE, _example_env, _free_port
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-PASSWORD = "stream-test-password"
 
 _SERVERS: dict[str, Callable[[int], list[str]]] = {
     "gunicorn-gthread": lambda port: [
@@ -46,8 +44,7 @@ _SERVERS: dict[str, Callable[[int], list[str]]] = {
 
 
 def _headers(user: Any) -> dict[str, str]:
-    basic = base64.b64encode(f"{user.username}:{PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {basic}", "Accept": "text/event-stream"}
+    return {"Authorization": f"Bearer {token_for(user)}", "Accept": "text/event-stream"}
 
 
 class _Stream:
@@ -128,19 +125,24 @@ def test_stream_served(kind: str) -> None:
     organization = Organization.objects.create(name="Streamers")
     alice = make_user("alice@stream.test", organization, Role.VOLUNTEER)
     bob = make_user("bob@stream.test", organization, Role.ADMIN)
-    for user in (alice, bob):
-        user.set_password(PASSWORD)
-        user.save()
-    env = {**_example_env(), "NOTIFICATION_STREAM_KEEPALIVE": "1"}
+    env = {
+        **_example_env(),
+        "SUPABASE_JWT_SECRET": JWT_SECRET,
+        "NOTIFICATION_STREAM_KEEPALIVE": "1",
+    }
     if kind == "uvicorn":
         env["SUPAHYBRID_DB_POOL"] = "none"  # ASGI: no persistent connections per thread
     server, base = _serve(kind, env)
+    port = int(base.rsplit(":", 1)[1])
+    streams: list[_Stream] = []
     try:
-        alices = _Stream(int(base.rsplit(":", 1)[1]), _headers(alice))
+        alices = _Stream(port, _headers(alice))
+        streams.append(alices)
         assert alices.response.status == 200
         assert alices.response.getheader("Content-Type") == "text/event-stream"
         assert alices.next_frame() == ": stream open\n"  # LISTEN is running
-        bobs = _Stream(int(base.rsplit(":", 1)[1]), _headers(bob))
+        bobs = _Stream(port, _headers(bob))
+        streams.append(bobs)
         assert bobs.next_frame() == ": stream open\n"
         assert listeners() == 2
 
@@ -166,6 +168,8 @@ def test_stream_served(kind: str) -> None:
         bobs.close()
         _wait_for(lambda: listeners() == 0, "every listener to close")
     finally:
+        for stream in streams:
+            stream.close()
         server.terminate()
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     assert "Traceback" not in output, output

@@ -21,6 +21,7 @@ from django.db import transaction
 from notifications.models import Notification, NotificationKind
 
 from campaigns.models import Campaign, CampaignStatus, Constituency, District
+from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.realtime import publish
 
 # Fixed, so that a user's Supabase UID is the same on every machine and every run.
@@ -149,13 +150,10 @@ class Command(BaseCommand):
                 user.set_unusable_password()
                 user.save(update_fields=["password"])
             UserProfile.objects.update_or_create(
-                user=user,
-                defaults={
-                    "organization": organization,
-                    "role": _role(index),
-                    "supabase_uid": demo_uid(email),
-                },
+                user=user, defaults={"organization": organization, "role": _role(index)}
             )
+            # The library's identity row: tokens with this sub authenticate as this user.
+            SupabaseIdentity.objects.update_or_create(user=user, defaults={"sub": demo_uid(email)})
             users.append(user)
         return organization, users
 
@@ -203,7 +201,7 @@ class Command(BaseCommand):
                     "users": [
                         {
                             "email": user.email,
-                            "supabase_uid": str(user.profile.supabase_uid),
+                            "supabase_uid": str(user.supabase_identity.sub),
                             "role": user.profile.role,
                         }
                         for user in users
