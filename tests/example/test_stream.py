@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -112,10 +111,3 @@ def test_only_inserts_become_events(data: object) -> None:
 def test_a_truncated_event_still_carries_the_id() -> None:
     frame = event_frame({"op": "INSERT", "pk": "abc", "truncated": True})
     assert frame == 'id: abc\nevent: notification\ndata: {"id": "abc"}\n\n'
-
-
-def _wait_for(condition: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
