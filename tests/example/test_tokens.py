@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from notifications.models import Notification
 from rest_framework.test import APIClient
 
-from django_supahybrid.testing import make_claims, mint_token
-from tests.example.conftest import token_client_for
+from django_supahybrid.testing import JWKSServer, SigningKey, make_claims, mint_token
+from tests.example.conftest import token_client_for, token_for
 
 if TYPE_CHECKING:
     from tests.example.conftest import World
@@ -94,3 +94,18 @@ def test_a_warm_token_costs_one_query_for_the_profile(
     assert client.get("/api/auth/profile/").status_code == 200  # verifies and caches
     with django_assert_num_queries(1):  # the profile; the user comes from the cache
         assert client.get("/api/auth/profile/").status_code == 200
+
+
+def test_a_token_signed_with_a_signing_key_from_the_jwks(world: World, settings: Any) -> None:
+    """Signing keys instead of the legacy secret: the keys come from SUPABASE_JWKS_URL."""
+    key = SigningKey.generate("ES256")
+    with JWKSServer([key]) as jwks:
+        settings.SUPAHYBRID = {**settings.SUPAHYBRID, "JWT_SECRET": None, "JWKS_URL": jwks.url}
+        client = APIClient()
+        claims = make_claims(world.a.manager.supabase_identity.sub, email=world.a.manager.email)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(claims, key=key)}")
+        profile = client.get("/api/auth/profile/").json()
+        assert (profile["id"], profile["role"]) == (world.a.manager.pk, "manager")
+        # The legacy secret is no longer trusted.
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(world.a.manager)}")
+        assert client.get("/api/auth/profile/").status_code == 401
