@@ -21,10 +21,14 @@ STREAM = "/api/notifications/stream/"
 
 
 def listeners() -> int:
-    """Open connections of the stream's listeners, on this server."""
+    """Open connections of the stream's listeners to this test database.
+
+    Only this database: other test runs on the same server may hold streams of their own.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
             ["example-notification-stream"],
         )
         (count,) = cursor.fetchone()
@@ -51,33 +55,37 @@ def test_the_stream_carries_the_callers_new_notifications_only(world: World, set
     settings.NOTIFICATION_STREAM_KEEPALIVE = 0.2
     _notify(world.a.volunteer, world, "before")  # not new: never streamed
     response: Any = client_for(world.a.volunteer).get(STREAM, HTTP_ACCEPT="text/event-stream")
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/event-stream"
-    assert response["Cache-Control"] == "no-cache"
-    chunks = iter(response.streaming_content)
-    assert next(chunks).startswith(b": stream open")
-    assert listeners() == 1
-    _notify(world.a.admin, world, "colleague's")  # same organization, another user
-    mine = _notify(world.a.volunteer, world, "yours")
-    mine.is_read = True
-    mine.save()  # an UPDATE: not a new notification
-    again = _notify(world.a.volunteer, world, "yours again")
-    assert next_event(chunks) == (
-        f"id: {mine.pk}\nevent: notification\n"
-        f'data: {{"id": "{mine.pk}", "kind": "system", "title": "yours"}}\n\n'
-    )
-    assert next_event(chunks).startswith(f"id: {again.pk}\n")
-    # Idle: keep-alive comments.
-    assert next(chunks) == b": keep-alive\n\n"
-    response.close()  # what the server does when the client goes away
+    try:
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        assert response["Cache-Control"] == "no-cache"
+        chunks = iter(response.streaming_content)
+        assert next(chunks).startswith(b": stream open")
+        assert listeners() == 1
+        _notify(world.a.admin, world, "colleague's")  # same organization, another user
+        mine = _notify(world.a.volunteer, world, "yours")
+        mine.is_read = True
+        mine.save()  # an UPDATE: not a new notification
+        again = _notify(world.a.volunteer, world, "yours again")
+        assert next_event(chunks) == (
+            f"id: {mine.pk}\nevent: notification\n"
+            f'data: {{"id": "{mine.pk}", "kind": "system", "title": "yours"}}\n\n'
+        )
+        assert next_event(chunks).startswith(f"id: {again.pk}\n")
+        # Idle: keep-alive comments.
+        assert next(chunks) == b": keep-alive\n\n"
+    finally:
+        response.close()  # what the server does when the client goes away
     assert listeners() == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_stream_closed_before_it_started_closes_its_listener(world: World) -> None:
     response: Any = client_for(world.a.volunteer).get(STREAM)
-    assert listeners() == 1
-    response.close()
+    try:
+        assert listeners() == 1
+    finally:
+        response.close()
     assert listeners() == 0
 
 
