@@ -9,6 +9,8 @@ from drf_spectacular.views import SpectacularAPIView
 from notifications.views import NotificationViewSet
 from rest_framework.routers import SimpleRouter
 
+from django_supahybrid.views import MetricsView
+
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("districts", DistrictViewSet, basename="district")
@@ -29,6 +31,8 @@ urlpatterns = [
         ),
         name="schema",
     ),
+    # Operational, not part of the documented API (see docs/monitoring.md).
+    path("api/metrics/", MetricsView.as_view(schema=None), name="metrics"),
     path("api/docs/", docs_page, name="docs"),
     path("api/docs/assets/<str:name>", docs_asset, name="docs-asset"),
     path("api/", include(router.urls)),

@@ -60,6 +60,10 @@ class SupaHybridSettings:
     REALTIME_BROADCAST_PRIVATE: bool = True
     REALTIME_LISTEN_DATABASE: str = "default"
 
+    # --- monitoring ---
+    REQUEST_METRICS_SERVER_TIMING: bool = False
+    METRICS_TOKEN: str | None = None
+
 
 def _matches(value: Any, hint: Any) -> bool:
     """Whether ``value`` fits the annotation ``hint`` (the subset the settings use)."""
