@@ -139,8 +139,13 @@ def wrk(
     connections: int = 8,
     threads: int = 1,
     headers: dict[str, str] | None = None,
+    method: str | None = None,
+    body: str | None = None,
 ) -> LoadResult:
-    """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency."""
+    """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency.
+
+    ``method`` and ``body`` (for a POST) reach wrk's Lua script through the environment.
+    """
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
     cmd = [
@@ -150,7 +155,11 @@ def wrk(
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    env = {**os.environ, **({"WRK_METHOD": method} if method else {})}
+    env.update({"WRK_BODY": body} if body is not None else {})
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=seconds + 60, env=env
+    )
     fields = dict(re.findall(r"^(\w+)=(\S+)$", out.stdout, flags=re.MULTILINE))
     return LoadResult(
         requests_per_second=float(fields["rps"]),
