@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
@@ -76,8 +77,12 @@ def gunicorn(
     workers: int = 2,
     threads: int = 1,
     env: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """Run gunicorn on a loopback port; yield its base URL; stop it afterwards."""
+    """Run gunicorn on a loopback port; yield its base URL; stop it afterwards.
+
+    ``log``, when given, receives the server's output (its error log included).
+    """
     port = free_port()
     full_env = {
         **os.environ,
@@ -90,9 +95,10 @@ def gunicorn(
         "-b", f"127.0.0.1:{port}",
         "-w", str(workers),
         "--threads", str(threads),
-        "--log-level", "warning",
+        "--log-level", "warning", "--backlog", "2048",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env)
+    output = {"stdout": log, "stderr": subprocess.STDOUT} if log is not None else {}
+    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env, **output)  # type: ignore[call-overload]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import csv
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,25 +37,6 @@ class LoadReport:
     server_log: str = ""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            urllib.request.urlopen(f"{base}/api/health/", timeout=5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the example never answered on /api/health/")
-
-
 def _stats(row: dict[str, str]) -> EndpointStats:
     return EndpointStats(
         name=row["Name"],
@@ -68,13 +46,6 @@ def _stats(row: dict[str, str]) -> EndpointStats:
         p50_ms=float(row["50%"]),
         p95_ms=float(row["95%"]),
     )
-
-
-def _gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
-    return [
-        sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
-        "-w", str(workers), "--threads", str(threads), "--backlog", "2048",
-    ]  # fmt: skip
 
 
 def _locust_command(
@@ -100,31 +71,28 @@ def run_load(
     threads: int = 4,
 ) -> LoadReport:
     """Serve the example with ``env``; run ``users`` locust users for ``seconds``."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
+    from benchmarks import common
+
     log_path = workdir / "gunicorn.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            _gunicorn_command(port, workers, threads),
-            cwd=EXAMPLE,
+    prefix = workdir / "locust"
+    with (
+        log_path.open("wb") as log,
+        common.gunicorn(
+            settings_module=env["DJANGO_SETTINGS_MODULE"],
+            workers=workers,
+            threads=threads,
             env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log=log,
+        ) as base,
+    ):
+        done = subprocess.run(
+            _locust_command(base, prefix, users, seconds, spawn_rate),
+            env={**env, "SUPAHYBRID_DEMO_JSON": str(demo_json)},
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+            check=False,
         )
-        try:
-            _wait_until_up(base, server)
-            prefix = workdir / "locust"
-            done = subprocess.run(
-                _locust_command(base, prefix, users, seconds, spawn_rate),
-                env={**env, "SUPAHYBRID_DEMO_JSON": str(demo_json)},
-                capture_output=True,
-                text=True,
-                timeout=seconds + 120,
-                check=False,
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     with Path(f"{prefix}_stats.csv").open() as file:
         rows = [_stats(row) for row in csv.DictReader(file)]
     with Path(f"{prefix}_failures.csv").open() as file:
