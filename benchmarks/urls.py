@@ -23,5 +23,6 @@ class AllowAnyView(APIView):
 
 urlpatterns = [
     path("bench/allowany/", AllowAnyView.as_view()),
+    path("bench/auth/", include("benchmarks.auth_urls")),
     path("", include("config.urls")),
 ]

@@ -147,7 +147,9 @@ def test_rls_needs_a_target_and_a_membership() -> None:
 
 
 def test_missing_identity_model_is_a_clear_error() -> None:
-    operation = EnableRealtimeRLS("rtnote", user_field="recipient")  # default identity model
+    # An identity model absent from the migration state (the library's own is installed).
+    identity = Identity(model="testapp.NoSuchIdentity")
+    operation = EnableRealtimeRLS("rtnote", user_field="recipient", identity=identity)
     with pytest.raises(LookupError, match="add a dependency on the migration"):
         operation.forwards_sql("testapp", _state())
 

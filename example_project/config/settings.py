@@ -6,6 +6,7 @@
 | ``REDIS_URL`` | an embedded Valkey server started for the process |
 | ``SUPABASE_URL`` | ``http://127.0.0.1:54321`` (the Supabase CLI's local URL) |
 | ``SUPABASE_JWT_SECRET`` | a development secret, in debug mode only |
+| ``SUPABASE_JWKS_URL`` | ``<SUPABASE_URL>/auth/v1/.well-known/jwks.json`` |
 | ``SUPAHYBRID_DB_POOL`` | ``persistent``; or ``none``, ``django``, ``dj_db_conn_pool`` |
 | ``SUPAHYBRID_DB_POOL_SIZE`` | ``4`` (connections per process, with a pool) |
 | ``SUPAHYBRID_DB_MODE`` | detected from the URL; ``transaction`` for a self-hosted PgBouncer |
@@ -121,10 +122,19 @@ SUPABASE_JWT_SECRET = os.environ.get("SUPABASE_JWT_SECRET") or (_DEV_JWT_SECRET 
 
 SUPAHYBRID = {
     "SUPABASE_URL": SUPABASE_URL,
+    # The legacy HS256 secret (and, in development, the key `manage.py supahybrid_token`
+    # signs with); signing keys come from the project's JWKS, derived from SUPABASE_URL
+    # unless SUPABASE_JWKS_URL overrides it.
+    "JWT_SECRET": SUPABASE_JWT_SECRET,
+    "JWKS_URL": os.environ.get("SUPABASE_JWKS_URL") or None,
+    # The example keeps each user's Supabase id on its profile (accounts.UserProfile).
+    "AUTH_USER_UUID_FIELD": "profile__supabase_uid",
 }
 
 REST_FRAMEWORK = {
-    # Until the library's Supabase JWT authentication is wired in, DRF's defaults apply.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "django_supahybrid.authentication.SupabaseJWTAuthentication",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONObjectParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -16,6 +16,8 @@ class SupaHybridConfig(AppConfig):
         from django_supahybrid import (
             checks,  # noqa: F401  (registers the checks)
             conf,
+            users,
         )
 
         conf.connect_signals()
+        users.connect_signals()

@@ -106,3 +106,7 @@ def check_counter_shards(
 
 # --- realtime ---
 from django_supahybrid import _realtime_checks  # noqa: E402, F401  (registers its checks)
+
+# isort: split
+# --- authentication ---
+from django_supahybrid import _authchecks  # noqa: E402, F401  (registers its checks)

@@ -60,6 +60,29 @@ class SupaHybridSettings:
     REALTIME_BROADCAST_PRIVATE: bool = True
     REALTIME_LISTEN_DATABASE: str = "default"
 
+    # --- authentication ---
+    JWT_SECRET: str | None = dataclasses.field(default=None, repr=False)
+    JWKS_URL: str | Literal[False] | None = None
+    JWT_ISSUER: str | list[str] | Literal[False] | None = None
+    JWT_AUDIENCE: str | list[str] = "authenticated"
+    JWT_LEEWAY: int = 10
+    JWT_ALLOWED_ROLES: list[str] = dataclasses.field(default_factory=lambda: ["authenticated"])
+    JWT_ALLOW_ANONYMOUS_USERS: bool = True
+    JWT_ALLOW_OAUTH_CLIENTS: bool = True
+    JWT_MIN_AAL: Literal["aal1", "aal2"] | None = None
+    JWKS_CACHE_TTL: int = 600
+    JWKS_MAX_STALE: int = 3600
+    JWKS_REFRESH_COOLDOWN: int = 30
+    JWKS_FETCH_TIMEOUT: float = 2.0
+    AUTH_CACHE: str | None = "default"
+    AUTH_CACHE_TTL: int = 600
+    AUTH_LOCAL_CACHE_SIZE: int = 1024
+    AUTH_MAX_STALENESS: float = 3.0
+    AUTH_CREATE_USERS: bool = True
+    AUTH_USER_UUID_FIELD: str | None = None
+    SESSION_CHECK_TTL: int = 10
+    SESSION_CHECK_DATABASE: str = "default"
+
     # --- monitoring ---
     REQUEST_METRICS_SERVER_TIMING: bool = False
     METRICS_TOKEN: str | None = None

@@ -258,3 +258,41 @@ class RtPlainNote(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- authentication ---
+from django.contrib.auth.base_user import AbstractBaseUser  # noqa: E402
+
+
+class UUIDUser(AbstractBaseUser):
+    """A custom user model keeping the Supabase user id itself (``AUTH_USER_UUID_FIELD``)."""
+
+    supabase_id = models.UUIDField(unique=True, null=True)
+    email = models.EmailField(unique=True)
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+
+class HandleUser(AbstractBaseUser):
+    """A custom user model with a Supabase id field and no email field at all."""
+
+    supabase_id = models.UUIDField(unique=True)
+    handle = models.CharField(max_length=64, unique=True)
+
+    USERNAME_FIELD = "handle"
+
+
+class SupabaseProfile(models.Model):
+    """A profile row holding the Supabase user id (``"supabase_profile__supabase_uid"``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="supabase_profile",
+        db_constraint=False,
+    )
+    supabase_uid = models.UUIDField(unique=True, null=True)
+
+    def __str__(self) -> str:
+        return str(self.supabase_uid)

@@ -1,0 +1,224 @@
+"""Authentication cost: the same endpoint behind each authentication, against ``AllowAny``.
+
+(a) no authentication (the floor); (b) ``SupabaseJWTAuthentication`` served from the
+per-process cache; (c) served from Redis; (d) cold: verify and query on every request;
+(e) djangorestframework-simplejwt's ``JWTAuthentication`` on the same users; (f) the
+analysis's naive decode-then-lookup-by-email.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from benchmarks import common
+
+TITLE = "Authentication: Supabase JWT against AllowAny, simplejwt and a naive decode"
+
+_MODES = ("local", "redis", "cold")
+# label, settings mode, path, token kind
+_CASES = [
+    ("(a) `AllowAny`, no authentication", "local", "/bench/allowany/", None),
+    ("(b) supahybrid, per-process hit", "local", "/bench/auth/supahybrid/", "supabase"),
+    ("(c) supahybrid, Redis hit", "redis", "/bench/auth/supahybrid/", "supabase"),
+    ("(d) supahybrid, cold (verify + 1 query)", "cold", "/bench/auth/supahybrid/", "supabase"),
+    ("(e) simplejwt `JWTAuthentication`", "local", "/bench/auth/simplejwt/", "simplejwt"),
+    ("(f) naive decode + lookup by email", "local", "/bench/auth/naive/", "supabase"),
+]
+
+
+def _tokens() -> dict[str, str]:
+    """Create (once) a user with a Supabase identity and return one token of each kind."""
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from django_supahybrid.models import SupabaseIdentity
+    from django_supahybrid.testing import make_claims, mint_token
+
+    identity = (
+        SupabaseIdentity.objects.select_related("user").filter(user__username="bench-user").first()
+    )
+    if identity is None:
+        sub = uuid.uuid4()
+        user = User.objects.create(username="bench-user", email="bench@example.com")
+        identity = SupabaseIdentity.objects.create(user=user, sub=sub)
+    claims = make_claims(identity.sub, email="bench@example.com", lifetime=3600)
+    return {
+        "supabase": mint_token(claims, secret=settings.SUPAHYBRID["JWT_SECRET"]),
+        "simplejwt": str(AccessToken.for_user(identity.user)),
+    }
+
+
+def _supahybrid_settings(mode: str) -> dict[str, Any]:
+    from benchmarks import auth_settings
+
+    return {
+        "SUPABASE_URL": "http://127.0.0.1:54321",
+        "JWT_SECRET": auth_settings.BENCH_JWT_SECRET,
+        "JWKS_URL": False,
+        **auth_settings._MODES[mode],
+    }
+
+
+class _QueryCounter:
+    """A database execute wrapper counting the statements run."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, *args: Any) -> Any:
+        self.count += 1
+        return execute(sql, *args)
+
+
+def _in_process(tokens: dict[str, str], seconds: float) -> list[tuple[str, float, float]]:
+    """Requests/s and SQL queries/request per case, in this process.
+
+    The cases are interleaved in short batches and each keeps its fastest batch, so that
+    load from other processes on the machine affects every case alike.
+    """
+    import time
+
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    client = Client()
+    cases = []
+    for label, mode, path, kind in _CASES:
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[kind]}"} if kind else {}
+
+        def call(path: str = path, headers: dict[str, str] = headers) -> None:
+            response = client.get(path, **headers)
+            assert response.status_code == 200, (path, response.status_code)
+
+        cases.append((label, override_settings(SUPAHYBRID=_supahybrid_settings(mode)), call))
+    queries: dict[str, float] = {}
+    for label, override, call in cases:
+        with override:
+            call()  # warm: caches filled, connection open
+            counter = _QueryCounter()
+            # A wrapper, not CaptureQueriesContext: every request resets the query log.
+            with connection.execute_wrapper(counter):
+                for _ in range(50):
+                    call()
+        queries[label] = counter.count / 50
+    best = dict.fromkeys(queries, float("inf"))
+    deadline = time.perf_counter() + seconds * len(cases)
+    while time.perf_counter() < deadline:
+        for label, override, call in cases:
+            with override:
+                call()
+                started = time.perf_counter()
+                for _ in range(20):
+                    call()
+                best[label] = min(best[label], (time.perf_counter() - started) / 20)
+    return [(label, 1 / best[label], queries[label]) for label in queries]
+
+
+def _over_http(
+    tokens: dict[str, str], seconds: int, rounds: int
+) -> list[tuple[str, common.LoadResult]]:
+    """wrk against one gunicorn per caching mode, all running; cases interleaved in rounds.
+
+    Each case keeps its best round, so load from other processes on the machine affects
+    every case alike.
+    """
+    import contextlib
+
+    best: dict[str, common.LoadResult] = {}
+    with contextlib.ExitStack() as stack:
+        bases = {
+            mode: stack.enter_context(
+                common.gunicorn(
+                    settings_module="benchmarks.auth_settings",
+                    workers=2,
+                    env={"BENCH_AUTH_MODE": mode},
+                )
+            )
+            for mode in _MODES
+        }
+        for round_number in range(rounds + 1):
+            for label, mode, path, kind in _CASES:
+                headers = {"Authorization": f"Bearer {tokens[kind]}"} if kind else {}
+                result = common.wrk(
+                    bases[mode] + path, seconds=seconds, connections=8, headers=headers
+                )
+                assert result.errors == 0, (label, result.errors)
+                if round_number == 0:
+                    continue  # the warm-up round
+                previous = best.get(label)
+                if previous is None or result.requests_per_second > previous.requests_per_second:
+                    best[label] = result
+    return [(label, best[label]) for label, *_ in _CASES]
+
+
+def _plot(in_process: list[tuple[str, float, float]], http: list[tuple[str, Any]]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [label.split(" ", 1)[0] for label, *_ in in_process]
+    floor_in, floor_http = in_process[0][1], http[0][1].requests_per_second
+    ratios_in = [rps / floor_in for _, rps, _ in in_process]
+    ratios_http = [r.requests_per_second / floor_http for _, r in http]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    positions = range(len(labels))
+    ax.bar([p - 0.2 for p in positions], ratios_in, width=0.4, label="in process")
+    ax.bar([p + 0.2 for p in positions], ratios_http, width=0.4, label="gunicorn + wrk")
+    ax.set_xticks(list(positions), labels)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_ylabel("requests/s ÷ AllowAny")
+    ax.legend()
+    fig.tight_layout()
+    path = common.REPORTS / "auth.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def run(quick: bool) -> str:
+    os.environ["BENCH_AUTH_MODE"] = "local"
+    common.django_setup("benchmarks.auth_settings")
+    tokens = _tokens()
+    in_process = _in_process(tokens, seconds=1.0 if quick else 3.0)
+    http = _over_http(tokens, seconds=1 if quick else 2, rounds=2 if quick else 3)
+    floor = in_process[0][1]
+    rows: list[list[object]] = [
+        [label, f"{rps:,.0f}", f"{rps / floor:.2f}", f"{queries:g}"]
+        for label, rps, queries in in_process
+    ]
+    http_floor = http[0][1].requests_per_second
+    http_rows: list[list[object]] = [
+        [
+            label,
+            f"{r.requests_per_second:,.0f}",
+            f"{r.requests_per_second / http_floor:.2f}",
+            f"{r.p50_ms:.2f}",
+            f"{r.p99_ms:.2f}",
+        ]
+        for label, r in http
+    ]
+    image = _plot(in_process, http)
+    return "\n".join(
+        [
+            'Same endpoint body (`{"status": "ok"}`), same user, one run. (b) to (d) are',
+            "`SupabaseJWTAuthentication` with its default settings, without the per-process",
+            "cache, and without any cache; (e) is simplejwt's `JWTAuthentication` (HS256, user",
+            "by primary key); (f) decodes HS256 and looks the user up by email on every request.",
+            "",
+            "### In process (Django test client, one thread, cases interleaved, best batch)",
+            "",
+            common.table(["case", "requests/s", "ratio to (a)", "SQL queries/request"], rows),
+            "",
+            "### Over HTTP (gunicorn, 2 sync workers per mode, wrk with 8 connections on",
+            "loopback; cases interleaved in rounds, best round)",
+            "",
+            common.table(["case", "requests/s", "ratio to (a)", "p50 ms", "p99 ms"], http_rows),
+            "",
+            f'<img src="{image}" alt="requests per second relative to AllowAny, per case" '
+            'width="640">',
+        ]
+    )
