@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -25,7 +26,7 @@ def run(quick: bool) -> str:
         demo = Path(tmp) / "demo.json"
         call_command(
             "seed_demo", "--reset", "--organizations", "4", "--users-per-org", "10",
-            "--campaigns", "50", "--json", str(demo),
+            "--campaigns", "50", "--json", str(demo), stdout=io.StringIO(),
         )  # fmt: skip
         seeded = sum(len(o["users"]) for o in json.loads(demo.read_text())["organizations"])
         report = run_load(env, demo, Path(tmp), users=users, seconds=seconds)
@@ -35,11 +36,13 @@ def run(quick: bool) -> str:
         for row in [*report.endpoints, report.total]
     ]  # fmt: skip
     too_many = report.server_log.lower().count("too many connections")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return "\n".join([
         f"{users} locust users (spawned at 100/s), each signed in as one of {seeded} seeded "
         f"demo users and pausing 0.5 to 1.5 s between calls, for {seconds} s against "
         "gunicorn (2 workers x 4 threads) on loopback, with PostgreSQL and Redis; locust "
-        "runs on the same 2-core machine. Latencies in ms, as locust measures them.",
+        "runs on the same 2-core machine, shared with other work (load average "
+        f"{load} at the end). Latencies in ms, as locust measures them.",
         "",
         common.table(
             ["endpoint", "requests", "failed", "requests/s", "p50 ms", "p95 ms"], rows

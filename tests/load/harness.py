@@ -81,7 +81,9 @@ def run_load(
             settings_module=env["DJANGO_SETTINGS_MODULE"],
             workers=workers,
             threads=threads,
-            env=env,
+            # Idle keep-alive connections outlive a user's longest pause (1.5 s), so the
+            # server never closes one just as the client sends its next request on it.
+            env={**env, "GUNICORN_CMD_ARGS": "--keep-alive 10"},
             log=log,
         ) as base,
     ):
