@@ -35,22 +35,25 @@ for _path in (str(ROOT), str(EXAMPLE)):
 def ensure_services() -> None:
     """Find or start PostgreSQL and Redis and export ``DATABASE_URL`` / ``REDIS_URL``.
 
-    A server on the default local port gets a dedicated ``supahybrid_bench`` database.
+    A server on the default local port gets a dedicated ``supahybrid_bench`` database; the
+    database a ``DATABASE_URL`` names is created when it does not exist yet.
     """
     import devservices
     import psycopg
+    from psycopg import sql
 
     url = devservices.postgres_url(probe=True, dbname=BENCH_DB)
-    if url.endswith(f"/{BENCH_DB}"):
-        admin = url.rsplit("/", 1)[0] + "/postgres"
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    dbname = str(params.get("dbname") or "postgres")
+    if dbname != "postgres":
+        admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")
         with psycopg.connect(admin, autocommit=True) as conn:
             exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]
+                "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]
             ).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     devservices.redis_url(probe=True)
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def django_setup(settings_module: str = "benchmarks.settings") -> None:
