@@ -31,10 +31,10 @@ urlpatterns = [
         ),
         name="schema",
     ),
-    # Operational, not part of the documented API (see docs/monitoring.md).
-    path("api/metrics/", MetricsView.as_view(schema=None), name="metrics"),
     path("api/docs/", docs_page, name="docs"),
     path("api/docs/assets/<str:name>", docs_asset, name="docs-asset"),
+    # Operational, not part of the documented API (see docs/monitoring.md).
+    path("api/metrics/", MetricsView.as_view(schema=None), name="metrics"),
     path("api/", include(router.urls)),
 ]
 
