@@ -19,7 +19,9 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 from hypothesis import HealthCheck, given, settings
+from rest_framework.views import APIView
 from schemathesis.checks import not_a_server_error
 
 from django_supahybrid.testing import make_claims, mint_token
@@ -49,13 +51,13 @@ def in_transaction_wsgi() -> Iterator[None]:
 
 
 @pytest.fixture
-def example_auth(settings: Any) -> None:
+def example_auth(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The example's own authentication settings: Supabase JWTs, users by profile UID."""
     settings.SUPAHYBRID = example.SUPAHYBRID
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_AUTHENTICATION_CLASSES": example.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
-    }
+    # DRF reads DEFAULT_AUTHENTICATION_CLASSES when a view class is defined (the views are
+    # imported by now): the example's list goes on the base class every view inherits.
+    classes = [import_string(p) for p in example.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]]
+    monkeypatch.setattr(APIView, "authentication_classes", classes)
 
 
 def _auth_headers(user: Any) -> dict[str, str]:
