@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from rest_framework.views import APIView
 from schemathesis.checks import not_a_server_error
 
+from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
 
 if TYPE_CHECKING:
@@ -60,12 +61,25 @@ def example_auth(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(APIView, "authentication_classes", classes)
 
 
+def _give_supabase_id(user: Any) -> uuid.UUID:
+    """Link ``user`` to a new Supabase user id where the example's settings look for it."""
+    sub = uuid.uuid4()
+    field = example.SUPAHYBRID.get("AUTH_USER_UUID_FIELD")
+    if not field:
+        SupabaseIdentity.objects.create(user=user, sub=sub)
+        return sub
+    *path, name = field.split("__")
+    owner = user
+    for step in path:
+        owner = getattr(owner, step)
+    setattr(owner, name, sub)
+    owner.save(update_fields=[name])
+    return sub
+
+
 def _auth_headers(user: Any) -> dict[str, str]:
     """A Supabase-style access token for ``user``, signed with the example's secret."""
-    profile = user.profile
-    profile.supabase_uid = uuid.uuid4()
-    profile.save(update_fields=["supabase_uid"])
-    token = mint_token(make_claims(profile.supabase_uid, email=user.email))
+    token = mint_token(make_claims(_give_supabase_id(user), email=user.email))
     return {"Authorization": f"Bearer {token}"}
 
 
