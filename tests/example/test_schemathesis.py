@@ -26,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
+from django_supahybrid.users import subs_of_user
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation
@@ -61,8 +62,11 @@ def example_auth(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(APIView, "authentication_classes", classes)
 
 
-def _give_supabase_id(user: Any) -> uuid.UUID:
-    """Link ``user`` to a new Supabase user id where the example's settings look for it."""
+def _supabase_id(user: Any) -> uuid.UUID:
+    """``user``'s Supabase user id; a new one, linked where the example looks, if none."""
+    linked = subs_of_user(user)
+    if linked:
+        return linked[0]
     sub = uuid.uuid4()
     field = example.SUPAHYBRID.get("AUTH_USER_UUID_FIELD")
     if not field:
@@ -79,7 +83,7 @@ def _give_supabase_id(user: Any) -> uuid.UUID:
 
 def _auth_headers(user: Any) -> dict[str, str]:
     """A Supabase-style access token for ``user``, signed with the example's secret."""
-    token = mint_token(make_claims(_give_supabase_id(user), email=user.email))
+    token = mint_token(make_claims(_supabase_id(user), email=user.email))
     return {"Authorization": f"Bearer {token}"}
 
 
