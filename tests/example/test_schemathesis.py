@@ -114,6 +114,8 @@ def test_no_operation_answers_with_a_server_error(world: World) -> None:
     statuses: Statuses = Counter()
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.path.endswith("/stream/"):
+            continue  # an event stream never ends: the stream's own tests cover it
         _exercise(operation, headers, statuses)
         if operation.path.startswith("/api/campaigns/{id}"):
             # The seeded campaign, so the detail, vote and interaction paths find a row.
