@@ -284,7 +284,10 @@ def test_other_vendor_saves_and_warns_once(caplog: pytest.LogCaptureFixture) -> 
             RtEvent.objects.using("rt_sqlite").create(name=name)
         assert RtEvent.objects.using("rt_sqlite").count() == 2
     finally:
-        wrapper.close()
+        # Django's close() keeps an in-memory SQLite database open; close it for real.
+        if wrapper.connection is not None:
+            wrapper.connection.close()
+            wrapper.connection = None
         del connections["rt_sqlite"]
     warnings = [r for r in caplog.records if "publishes no realtime events" in r.message]
     assert len(warnings) == 1
