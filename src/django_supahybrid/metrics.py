@@ -6,18 +6,15 @@ read the totals with :func:`snapshot`, from a metrics endpoint, a log line or Pr
 process (each gunicorn worker) has its own, so add them up across processes. Gauges, such
 as the pooled connections in use, are read when asked, by :func:`gauges`.
 
-Names:
+Names (see the monitoring guide for how to read them):
 
-========================================  =================================================
-``auth.cache.local_hit``                  a token found in the process-local cache
-``auth.cache.shared_hit``                 a token found in the shared (Redis) cache
-``auth.cache.miss``                       a token verified from scratch
-``auth.jwks.fetch``                       a JWKS document fetched from Supabase
-``auth.jwks.failure``                     a JWKS fetch that failed
-``realtime.published.<transport>``        events published by ``NotifyTransport``, ...
-``realtime.failed.<transport>``           events a transport failed to publish
-``db.pool.in_use.<alias>`` (gauge)        connections of the alias's pool lent out now
-========================================  =================================================
+- ``auth.cache.local_hit``: a token found in the process-local cache;
+- ``auth.cache.shared_hit``: a token found in the shared (Redis) cache;
+- ``auth.cache.miss``: a token verified from scratch;
+- ``auth.jwks.fetch`` / ``auth.jwks.failure``: JWKS documents fetched, and failed fetches;
+- ``realtime.published.<transport>`` / ``realtime.failed.<transport>``: events published,
+  or not, per transport class (``NotifyTransport``, ``BroadcastTransport``);
+- ``db.pool.in_use.<alias>`` (a gauge): connections of the alias's pool lent out now.
 """
 
 from __future__ import annotations
