@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
@@ -79,8 +80,12 @@ def gunicorn(
     workers: int = 2,
     threads: int = 1,
     env: dict[str, str] | None = None,
+    log: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """Run gunicorn on a loopback port; yield its base URL; stop it afterwards."""
+    """Run gunicorn on a loopback port; yield its base URL; stop it afterwards.
+
+    ``log``, when given, receives the server's output (its error log included).
+    """
     port = free_port()
     full_env = {
         **os.environ,
@@ -93,9 +98,10 @@ def gunicorn(
         "-b", f"127.0.0.1:{port}",
         "-w", str(workers),
         "--threads", str(threads),
-        "--log-level", "warning",
+        "--log-level", "warning", "--backlog", "2048",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env)
+    output = {"stdout": log, "stderr": subprocess.STDOUT} if log is not None else {}
+    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env, **output)  # type: ignore[call-overload]
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -142,8 +148,13 @@ def wrk(
     connections: int = 8,
     threads: int = 1,
     headers: dict[str, str] | None = None,
+    method: str | None = None,
+    body: str | None = None,
 ) -> LoadResult:
-    """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency."""
+    """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency.
+
+    ``method`` and ``body`` (for a POST) reach wrk's Lua script through the environment.
+    """
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
     cmd = [
@@ -153,7 +164,11 @@ def wrk(
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    env = {**os.environ, **({"WRK_METHOD": method} if method else {})}
+    env.update({"WRK_BODY": body} if body is not None else {})
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=seconds + 60, env=env
+    )
     fields = dict(re.findall(r"^(\w+)=(\S+)$", out.stdout, flags=re.MULTILINE))
     return LoadResult(
         requests_per_second=float(fields["rps"]),

@@ -1,3 +1,7 @@
+-- Optional request method and body from the environment (the harness sets them for POSTs).
+wrk.method = os.getenv("WRK_METHOD") or wrk.method
+wrk.body = os.getenv("WRK_BODY") or wrk.body
+
 -- Print wrk's summary as key=value lines the benchmark harness parses.
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write

@@ -46,9 +46,10 @@ def ensure_venv() -> None:
         venv.create(VENV, with_pip=True)
     print("Installing django-supahybrid and its development dependencies ...", flush=True)
     _run(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=25.1")
-    groups = ("test", "example", "lint", "type", "docs", "packaging", "dev", "bench")
+    groups = ("test", "example", "lint", "type", "docs", "packaging", "dev", "bench", "load")
     group_args = [arg for group in groups for arg in ("--group", group)]
-    _run(PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[pool]", *group_args, cwd=ROOT)
+    package = ".[pool,metrics]"
+    _run(PYTHON, "-m", "pip", "install", "--quiet", "--editable", package, *group_args, cwd=ROOT)
     stamp.write_text(digest)
 
 

@@ -10,6 +10,8 @@ from notifications.stream import NotificationStreamView
 from notifications.views import NotificationViewSet
 from rest_framework.routers import SimpleRouter
 
+from django_supahybrid.views import MetricsView
+
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("districts", DistrictViewSet, basename="district")
@@ -37,6 +39,8 @@ urlpatterns = [
     ),
     path("api/docs/", docs_page, name="docs"),
     path("api/docs/assets/<str:name>", docs_asset, name="docs-asset"),
+    # Operational, not part of the documented API (see docs/monitoring.md).
+    path("api/metrics/", MetricsView.as_view(schema=None), name="metrics"),
     path("api/", include(router.urls)),
 ]
 

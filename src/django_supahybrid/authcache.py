@@ -29,6 +29,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.cache import caches
 
+from django_supahybrid import metrics
 from django_supahybrid._caches import error_name, strict
 from django_supahybrid._ratelimit import warn_every
 from django_supahybrid.conf import SupaHybridSettings, app_settings
@@ -238,6 +239,7 @@ def authenticate_token(token: str) -> tuple[AbstractBaseUser, SupabaseClaims]:
     key = token_key(token, conf)
     entry = _local_hit(key, conf)
     if entry is not None:
+        metrics.incr(metrics.AUTH_CACHE_LOCAL_HIT)
         return _result(entry)
     sub = _sub_hint(token)
     checked_at = time.time()
@@ -246,7 +248,9 @@ def authenticate_token(token: str) -> tuple[AbstractBaseUser, SupabaseClaims]:
         entry = _from_shared(shared_value, generation)
         if entry is not None and entry.claims.exp > checked_at:
             _store(key, entry, conf, shared=False)
+            metrics.incr(metrics.AUTH_CACHE_SHARED_HIT)
             return _result(entry)
+    metrics.incr(metrics.AUTH_CACHE_MISS)
     claims = verify_token(token)
     entry = _Entry(resolve_user(claims), claims, generation, checked_at)
     _store(key, entry, conf)

@@ -83,6 +83,10 @@ class SupaHybridSettings:
     SESSION_CHECK_TTL: int = 10
     SESSION_CHECK_DATABASE: str = "default"
 
+    # --- monitoring ---
+    REQUEST_METRICS_SERVER_TIMING: bool = False
+    METRICS_TOKEN: str | None = None
+
 
 def _matches(value: Any, hint: Any) -> bool:
     """Whether ``value`` fits the annotation ``hint`` (the subset the settings use)."""

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import jwt
 from django.core.cache import caches
 
+from django_supahybrid import metrics
 from django_supahybrid._caches import error_name, strict
 from django_supahybrid._ratelimit import warn_every
 from django_supahybrid.conf import SupaHybridSettings, app_settings
@@ -85,6 +86,15 @@ def _parse(raw: object) -> dict[str, jwt.PyJWK]:
 
 
 def _fetch(url: str, timeout: float) -> dict[str, Any]:
+    metrics.incr(metrics.JWKS_FETCH)
+    try:
+        return _download(url, timeout)
+    except JWKSError:
+        metrics.incr(metrics.JWKS_FAILURE)
+        raise
+
+
+def _download(url: str, timeout: float) -> dict[str, Any]:
     if urlsplit(url).scheme not in ("http", "https"):
         raise JWKSError(f"not an http(s) URL: {url!r}")
     request = urllib.request.Request(  # noqa: S310 (scheme checked above)

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.module_loading import import_string
 
+from django_supahybrid import metrics
 from django_supahybrid.conf import app_settings
 from django_supahybrid.realtime.events import RealtimeEvent
 
@@ -138,18 +139,22 @@ def publish_now(events: Sequence[RealtimeEvent], using: str) -> None:
     connection = connections[using]
     published = False
     for transport in configured_transports():
+        kind = type(transport).__name__
         try:
             if transport.available(connection):
                 for start in range(0, len(events), _CHUNK):
-                    transport.publish(connection, events[start : start + _CHUNK])
+                    chunk = events[start : start + _CHUNK]
+                    transport.publish(connection, chunk)
+                    metrics.incr(f"{metrics.REALTIME_PUBLISHED}.{kind}", len(chunk))
                 published = True
         except DatabaseError:
+            metrics.incr(f"{metrics.REALTIME_FAILED}.{kind}", len(events))
             logger.exception(
                 "%d realtime event(s) for %s (first pk=%r) not published by %s.",
                 len(events),
                 events[0].model_label,
                 events[0].pk,
-                type(transport).__name__,
+                kind,
             )
             published = True
     if not published and using not in _warned:
