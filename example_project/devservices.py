@@ -161,11 +161,14 @@ def pgbouncer(
     import shutil
     import subprocess
     import time
-    from urllib.parse import urlsplit
+    from urllib.parse import parse_qsl, urlsplit
 
     binary = pgbouncer_binary()
     parts = urlsplit(postgres_url)
     user = parts.username or "postgres"
+    query = dict(parse_qsl(parts.query))
+    target_host = query.get("host") or parts.hostname or "127.0.0.1"
+    target_port = query.get("port") or parts.port or 5432
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -174,7 +177,7 @@ def pgbouncer(
     (workdir / "users.txt").write_text(f'"{user}" ""\n')
     (workdir / "pgbouncer.ini").write_text(
         "[databases]\n"
-        f"* = host={parts.hostname or '127.0.0.1'} port={parts.port or 5432}\n\n"
+        f"* = host={target_host} port={target_port}\n\n"
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {workdir / 'users.txt'}\n"

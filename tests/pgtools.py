@@ -28,9 +28,13 @@ def server() -> dict[str, Any]:
     }
 
 
-def url(*, port: str | int | None = None) -> str:
+def url(*, port: str | int | None = None, name: str | None = None) -> str:
+    """A URL for the suite's server (TCP or a Unix socket directory, as it runs)."""
     s = server()
-    return f"postgresql://{s['user']}@{s['host']}:{port or s['port']}/{s['name']}"
+    port = port or s["port"]
+    if str(s["host"]).startswith("/"):
+        return f"postgresql://{s['user']}@/{name or s['name']}?host={s['host']}&port={port}"
+    return f"postgresql://{s['user']}@{s['host']}:{port}/{name or s['name']}"
 
 
 def admin() -> psycopg.Connection[Any]:

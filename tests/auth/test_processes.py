@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
+from tests import pgtools
 from tests.auth.conftest import ISSUER, SECRET, Configure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,10 +51,9 @@ class Worker:
 @pytest.fixture
 def worker(configure: Configure) -> Iterator[Worker]:
     supahybrid = configure(AUTH_MAX_STALENESS=STALENESS)
-    base_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0]
     env = {
         **os.environ,
-        "DATABASE_URL": f"{base_url}/{connection.settings_dict['NAME']}",
+        "DATABASE_URL": pgtools.url(),
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
         "SUPAHYBRID_JSON": json.dumps(supahybrid),
     }
