@@ -190,7 +190,14 @@ def pgbouncer(
         path.chmod(0o644)
     command = [binary, str(workdir / "pgbouncer.ini")]
     if os.geteuid() == 0:
-        command[1:1] = ["-u", "nobody"]
+        # PgBouncer refuses to run as root. Behind a Unix socket (an embedded server), run
+        # as the socket directory's owner, the only other user allowed to reach it.
+        run_as = "nobody"
+        if str(target_host).startswith("/"):
+            import pwd
+
+            run_as = pwd.getpwuid(Path(str(target_host)).stat().st_uid).pw_name
+        command[1:1] = ["-u", run_as]
     log = (workdir / "stderr.log").open("wb")
     # The command is the pgbouncer binary found on PATH and a config file written above.
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

@@ -172,3 +172,16 @@ def in_threads(count: int, target: Callable[[int], Any], name: str) -> list[Any]
     if errors:
         raise errors[0]
     return results
+
+
+def forget_sqlite(alias: str) -> None:
+    """Close and remove a throwaway in-memory SQLite alias.
+
+    Django's ``close()`` keeps an in-memory SQLite database open, which leaves an unclosed
+    connection for the garbage collector (a ResourceWarning under ``-X dev``).
+    """
+    wrapper = connections[alias]
+    if wrapper.connection is not None:
+        wrapper.connection.close()
+        wrapper.connection = None
+    del connections[alias]

@@ -23,6 +23,7 @@ from django_supahybrid.realtime import (
     listen,
     publish,
 )
+from tests import pgtools
 from tests.realtime_support import drain, member, payloads
 from tests.testapp.models import RtNote, RtOrganization
 
@@ -207,7 +208,7 @@ def test_other_vendor_is_refused_clearly() -> None:
         with pytest.raises(ImproperlyConfigured, match="LISTEN needs PostgreSQL"):
             listen("c", using="rt_sqlite")
     finally:
-        del connections["rt_sqlite"]
+        pgtools.forget_sqlite("rt_sqlite")
 
 
 def test_a_failing_listen_closes_its_connection() -> None:

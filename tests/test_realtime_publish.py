@@ -19,6 +19,7 @@ from django_supahybrid.realtime.testing import (
     install_supabase_test_schema,
     uninstall_realtime_test_schema,
 )
+from tests import pgtools
 from tests.realtime_support import drain, member, payloads
 from tests.testapp.models import RtEvent, RtNote, RtOrganization, RtTask
 
@@ -284,11 +285,7 @@ def test_other_vendor_saves_and_warns_once(caplog: pytest.LogCaptureFixture) -> 
             RtEvent.objects.using("rt_sqlite").create(name=name)
         assert RtEvent.objects.using("rt_sqlite").count() == 2
     finally:
-        # Django's close() keeps an in-memory SQLite database open; close it for real.
-        if wrapper.connection is not None:
-            wrapper.connection.close()
-            wrapper.connection = None
-        del connections["rt_sqlite"]
+        pgtools.forget_sqlite("rt_sqlite")
     warnings = [r for r in caplog.records if "publishes no realtime events" in r.message]
     assert len(warnings) == 1
     assert "'rt_sqlite'" in warnings[0].message

@@ -25,6 +25,7 @@ from django_supahybrid.realtime.testing import (
     install_supabase_test_schema,
     uninstall_realtime_test_schema,
 )
+from tests import pgtools
 from tests.realtime_support import member
 from tests.testapp.models import RtMember, RtNote, RtOrganization, RtTask
 
@@ -163,8 +164,7 @@ def test_operations_do_nothing_on_another_vendor() -> None:
     try:
         _forwards(AddToRealtimePublication("rtnote"), using="rt_sqlite")
     finally:
-        wrapper.close()
-        del connections["rt_sqlite"]
+        pgtools.forget_sqlite("rt_sqlite")
 
 
 def test_long_table_names_get_hashed_policy_names() -> None:
