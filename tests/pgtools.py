@@ -29,12 +29,16 @@ def server() -> dict[str, Any]:
 
 
 def url(*, port: str | int | None = None, name: str | None = None) -> str:
-    """A URL for the suite's server (TCP or a Unix socket directory, as it runs)."""
+    """A URL for the suite's server (TCP or a Unix socket directory, as it runs).
+
+    With ``port``, the URL is for a listener in front of it on that loopback TCP port (the
+    tests' PgBouncer), even when the server itself is reached through a socket.
+    """
     s = server()
-    port = port or s["port"]
-    if str(s["host"]).startswith("/"):
-        return f"postgresql://{s['user']}@/{name or s['name']}?host={s['host']}&port={port}"
-    return f"postgresql://{s['user']}@{s['host']}:{port}/{name or s['name']}"
+    if str(s["host"]).startswith("/") and port is None:
+        return f"postgresql://{s['user']}@/{name or s['name']}?host={s['host']}&port={s['port']}"
+    host = "127.0.0.1" if str(s["host"]).startswith("/") else s["host"]
+    return f"postgresql://{s['user']}@{host}:{port or s['port']}/{name or s['name']}"
 
 
 def admin() -> psycopg.Connection[Any]:
