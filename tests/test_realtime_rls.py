@@ -162,7 +162,14 @@ def test_operations_do_nothing_on_another_vendor() -> None:
     )
     connections["rt_sqlite"] = wrapper
     try:
-        _forwards(AddToRealtimePublication("rtnote"), using="rt_sqlite")
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(wrapper) as captured:
+            _forwards(AddToRealtimePublication("rtnote"), using="rt_sqlite")
+        # Only the schema editor's own bookkeeping ran; the operation sent nothing.
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert statements
+        assert all(sql.startswith(("PRAGMA", "BEGIN", "COMMIT")) for sql in statements), statements
     finally:
         pgtools.forget_sqlite("rt_sqlite")
 

@@ -221,4 +221,7 @@ def test_drf_spectacular_shows_the_paginated_schemas(settings: SettingsWrapper) 
 def test_unordered_queryset_warns_like_djangos_paginator(tags: list[Tag]) -> None:
     request = Request(APIRequestFactory().get("/"))
     with pytest.warns(UnorderedObjectListWarning, match="unordered Tag queryset"):
-        StandardPagination().paginate_queryset(Tag.objects.all(), request)
+        page = StandardPagination().paginate_queryset(Tag.objects.all(), request)
+    assert page is not None
+    assert {tag.pk for tag in page} <= {tag.pk for tag in tags}
+    assert len(page) == min(len(tags), 20)
