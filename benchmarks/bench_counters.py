@@ -46,7 +46,7 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
 
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
     from django_supahybrid.counters import increment
-    from django_supahybrid.hotcounters import ShardedCounter
+    from django_supahybrid.counters.sharded import ShardedCounter
 
     rows = list(BenchCounter.objects.order_by("pk"))
     votes = ShardedCounter(BenchCounterShard, "votes", slots=SLOTS)
@@ -209,7 +209,7 @@ def run(quick: bool) -> str:
     common.django_setup()
     _create_tables()
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
-    from django_supahybrid.hotcounters import ShardedCounter
+    from django_supahybrid.counters.sharded import ShardedCounter
 
     seconds = 0.25 if quick else 1.0
     per_worker = 50 if quick else 250

@@ -86,7 +86,7 @@ def _client(user: Any) -> Any:
 
 
 def _queries(call: Callable[[], Any]) -> int:
-    from django_supahybrid.testing_queries import count_queries
+    from django_supahybrid.testing.queries import count_queries
 
     return len(count_queries(call))
 

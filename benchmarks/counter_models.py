@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from django_supahybrid.hotcounters import CounterShardBase
+from django_supahybrid.counters.sharded import CounterShardBase
 
 
 class BenchCounter(models.Model):

@@ -1,9 +1,29 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
-if TYPE_CHECKING:
-    import pytest
+import pytest
+
+from django_supahybrid.testing import JWKSServer, SigningKey
+
+pytest_plugins = ["django_supahybrid.testing.pytest_plugin", "tests.support.tenancy"]
+
+
+# Short names for the plugin's fixtures, as the tests have always called them.
+@pytest.fixture
+def configure(supahybrid_configure: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+    return supahybrid_configure
+
+
+@pytest.fixture
+def signing_keys(supahybrid_signing_keys: dict[str, SigningKey]) -> dict[str, SigningKey]:
+    return supahybrid_signing_keys
+
+
+@pytest.fixture
+def jwks_server(supahybrid_jwks_server: JWKSServer) -> JWKSServer:
+    return supahybrid_jwks_server
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -30,10 +30,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_supahybrid",
     "tests.testapp",
-    "core",
-    "accounts",
-    "campaigns",
-    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,6 @@ from __future__ import annotations
 from django.urls import include, path
 
 urlpatterns = [
-    path("scoping/", include("tests.scoping_views")),
-    path("", include("config.urls")),
+    path("scoping/", include("tests.support.scoping_views")),
+    path("api/", include("tests.support.monitoring_views")),
 ]

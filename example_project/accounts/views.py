@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.models import profile_of
 from accounts.serializers import ProfileSerializer
-from django_supahybrid.tokens import SupabaseClaims
-from django_supahybrid.users import subs_of_user
+from django_supahybrid.authentication.tokens import SupabaseClaims
+from django_supahybrid.authentication.users import subs_of_user
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from rest_framework import serializers
 
 from campaigns.models import Campaign, Constituency, District, VoterInteraction
-from django_supahybrid.scoping import user_organizations
+from django_supahybrid.tenancy import user_organizations
 
 
 def display_name(user: Any) -> str | None:

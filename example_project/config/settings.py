@@ -179,6 +179,6 @@ LOGGING = {
 
 # Monitoring: one log line per request with its time and SQL query count, and the library's
 # counters at /api/metrics/ for staff users or a scraper sending X-Metrics-Token.
-MIDDLEWARE.insert(1, "django_supahybrid.middleware.RequestMetricsMiddleware")
+MIDDLEWARE.insert(1, "django_supahybrid.monitoring.middleware.RequestMetricsMiddleware")
 SUPAHYBRID["REQUEST_METRICS_SERVER_TIMING"] = DEBUG
 SUPAHYBRID["METRICS_TOKEN"] = os.environ.get("METRICS_TOKEN") or None

@@ -10,7 +10,7 @@ from notifications.stream import NotificationStreamView
 from notifications.views import NotificationViewSet
 from rest_framework.routers import SimpleRouter
 
-from django_supahybrid.views import MetricsView
+from django_supahybrid.monitoring.views import MetricsView
 
 router = SimpleRouter()
 router.register("campaigns", CampaignViewSet, basename="campaign")

@@ -6,6 +6,3 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "core"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from core import schema  # noqa: F401  (registers the schema extension)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 __all__ = ["SupaHybridConfig"]
 
@@ -13,11 +13,13 @@ class SupaHybridConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django_supahybrid import (
-            checks,  # noqa: F401  (registers the checks)
-            conf,
-            users,
-        )
+        from django_supahybrid import checks, conf
+        from django_supahybrid.authentication import token_cache
 
+        checks.register_all()
         conf.connect_signals()
-        users.connect_signals()
+        token_cache.connect_signals()
+        if apps.is_installed("drf_spectacular"):
+            # drf-spectacular finds extensions by subclassing: importing the module is
+            # what makes the Bearer scheme appear in the project's schema.
+            from django_supahybrid.contrib import spectacular  # noqa: F401

@@ -46,7 +46,7 @@ _SUPABASE_STATEMENT_TIMEOUT_MS = 30_000
 _PERSISTENT_CONN_MAX_AGE = 60
 
 
-def _sslmode_is_strong(sslmode: object) -> bool:
+def sslmode_is_strong(sslmode: object) -> bool:
     """Whether ``sslmode`` is a libpq mode at least as strong as ``require``."""
     return sslmode in _SSLMODES and _SSLMODES.index(str(sslmode)) >= _SSLMODES.index("require")
 
@@ -225,7 +225,7 @@ def _require_ssl(conn_options: dict[str, Any], host: str) -> None:
     # An explicit weaker sslmode is refused rather than silently raised: it is never right
     # for a host on the public internet, and overriding it would hide the mistake.
     sslmode = conn_options.setdefault("sslmode", "require")
-    if not _sslmode_is_strong(sslmode):
+    if not sslmode_is_strong(sslmode):
         raise ImproperlyConfigured(
             f"sslmode={sslmode!r} is too weak for the Supabase host {host}; use 'require', "
             "or 'verify-full' with Supabase's root certificate (sslrootcert=...)."

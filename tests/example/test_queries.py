@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from notifications.models import Notification
 
-from django_supahybrid.testing_queries import assert_queries_do_not_grow
+from django_supahybrid.testing.queries import assert_queries_do_not_grow
 from tests.example.conftest import client_for, make_campaign
 
 if TYPE_CHECKING:

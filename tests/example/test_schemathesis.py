@@ -26,7 +26,7 @@ from schemathesis.checks import not_a_server_error
 
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
-from django_supahybrid.users import subs_of_user
+from django_supahybrid.authentication.users import subs_of_user
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Prefetch
 
-from django_supahybrid.hotcounters import CounterShardBase
+from django_supahybrid.counters.sharded import CounterShardBase
 from django_supahybrid.querysets import OrganizationQuerySet
 
 

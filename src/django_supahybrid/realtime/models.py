@@ -30,6 +30,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models.signals import post_delete, post_save
 
+from django_supahybrid._compat import last_on_commit
 from django_supahybrid.conf import app_settings
 from django_supahybrid.realtime.events import Operation, RealtimeEvent
 from django_supahybrid.realtime.transports import publish_now
@@ -126,9 +127,8 @@ def _schedule(events: list[RealtimeEvent], using: str) -> None:
     # batch and run right after it, so the events join the batch instead: one statement
     # per transport at commit rather than one per row.
     connection = connections[using]
-    if connection.in_atomic_block and connection.run_on_commit:
-        entry = connection.run_on_commit[-1]  # (savepoint ids, callback, robust)
-        sids, last = entry[0], entry[1]
+    if connection.in_atomic_block and (registered := last_on_commit(connection)):
+        sids, last = registered
         if isinstance(last, _Batch) and sids == set(connection.savepoint_ids):
             last.events.extend(events)
             return

@@ -18,8 +18,8 @@ from django.db import DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.module_loading import import_string
 
-from django_supahybrid import metrics
 from django_supahybrid.conf import app_settings
+from django_supahybrid.monitoring import metrics
 from django_supahybrid.realtime.events import RealtimeEvent
 
 __all__ = [

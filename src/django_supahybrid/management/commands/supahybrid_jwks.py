@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from django_supahybrid import jwks
+from django_supahybrid.authentication import jwks
 
 
 class Command(BaseCommand):

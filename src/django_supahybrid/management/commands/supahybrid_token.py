@@ -14,11 +14,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from django_supahybrid.authentication.tokens import expected_issuers
+from django_supahybrid.authentication.users import subs_of_user
 from django_supahybrid.conf import app_settings
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
-from django_supahybrid.tokens import expected_issuers
-from django_supahybrid.users import subs_of_user
 
 
 class Command(BaseCommand):

@@ -1,0 +1,82 @@
+"""Every use of a private API of Django, DRF or django-redis, in one place.
+
+Each helper names the versions it was checked against; ``tests/test_compat.py`` exercises
+each one against the installed versions, so an upgrade that changes one fails there first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.http import HttpRequest
+from rest_framework.request import Request
+
+__all__ = [
+    "cache_error_name",
+    "django_request",
+    "last_on_commit",
+    "native_pools",
+    "strict_cache",
+]
+
+
+def strict_cache(cache: Any) -> Any:
+    """``cache``, or its client when the backend swallows server errors.
+
+    django-redis with ``IGNORE_EXCEPTIONS`` (``cache_config(on_outage="degrade")``) turns
+    an unreachable Redis into misses. The authentication cache must know the difference:
+    a miss on an invalidation generation means "never changed", an outage means "unknown",
+    and only an error lets it skip a slow server for a while instead of waiting for the
+    socket timeout on every request.
+
+    Private API: ``RedisCache._ignore_exceptions`` and ``RedisCache.client`` (the
+    ``DefaultClient`` that raises), checked with django-redis 5.4 and 6.0.
+    """
+    if getattr(cache, "_ignore_exceptions", False):
+        return cache.client
+    return cache
+
+
+def cache_error_name(exc: BaseException) -> str:
+    """The class name of a cache error's root cause.
+
+    django-redis raises its ``ConnectionInterrupted`` from the redis-py error it caught
+    (checked with django-redis 5.4 and 6.0), so the cause names what went wrong.
+    """
+    return type(exc.__cause__ or exc).__name__
+
+
+def last_on_commit(connection: BaseDatabaseWrapper) -> tuple[set[str], Callable[[], Any]] | None:
+    """The savepoint ids and callback of the last ``on_commit`` registered on ``connection``.
+
+    Private API: ``BaseDatabaseWrapper.run_on_commit``, a list of ``(savepoint ids,
+    callback, robust)`` tuples, checked with Django 5.2, 6.0 and 6.1.
+    """
+    if not connection.run_on_commit:
+        return None
+    entry = connection.run_on_commit[-1]
+    return set(entry[0]), entry[1]
+
+
+def native_pools() -> dict[str, Any]:
+    """Django's own psycopg pools by alias, for those this process has opened.
+
+    Reading a connection's ``pool`` property instead would open a pool this process never
+    used. Private API: the class attribute ``DatabaseWrapper._connection_pools`` of the
+    PostgreSQL backend, checked with Django 5.2, 6.0 and 6.1.
+    """
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    return dict(getattr(DatabaseWrapper, "_connection_pools", {}))
+
+
+def django_request(request: Request | HttpRequest) -> HttpRequest:
+    """The Django ``HttpRequest`` under a DRF ``Request`` (or ``request`` itself).
+
+    Reading ``request.META`` through DRF's proxy costs an attribute miss and a
+    ``__getattr__`` call on every request. Private API: ``Request._request``, checked with
+    djangorestframework 3.16.
+    """
+    return request._request if isinstance(request, Request) else request

@@ -1,0 +1,45 @@
+"""Supabase access tokens in, Django users out: verified, cached, revocable.
+
+Import after Django is set up (user resolution reads the identity model). The pieces:
+
+- :class:`SupabaseJWTAuthentication` and :class:`SupabaseAuthenticationMiddleware`
+  (``authenticators``): the DRF class and the plain-Django middleware;
+- :func:`verify_token` (``tokens``): signature and claims, HS256 or the project's JWKS;
+- ``jwks``: the signing-key set (cache, single-flight refresh, purge);
+- ``token_cache``: the two-level token cache and the receivers that invalidate it;
+- :func:`resolve_user` (``users``): claims to a Django user, created on first sight;
+- :class:`SupabaseSessionAuthentication` (``revocation``): refuses logged-out sessions.
+"""
+
+from __future__ import annotations
+
+from django_supahybrid.authentication.authenticators import (
+    SupabaseAuthenticationMiddleware,
+    SupabaseJWTAuthentication,
+    bearer_token,
+    get_claims,
+)
+from django_supahybrid.authentication.revocation import (
+    SessionCheckUnavailable,
+    SupabaseSessionAuthentication,
+    session_is_active,
+)
+from django_supahybrid.authentication.token_cache import invalidate_sub
+from django_supahybrid.authentication.tokens import SupabaseClaims, TokenError, verify_token
+from django_supahybrid.authentication.users import resolve_user, subs_of_user
+
+__all__ = [
+    "SessionCheckUnavailable",
+    "SupabaseAuthenticationMiddleware",
+    "SupabaseClaims",
+    "SupabaseJWTAuthentication",
+    "SupabaseSessionAuthentication",
+    "TokenError",
+    "bearer_token",
+    "get_claims",
+    "invalidate_sub",
+    "resolve_user",
+    "session_is_active",
+    "subs_of_user",
+    "verify_token",
+]

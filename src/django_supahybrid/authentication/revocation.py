@@ -1,0 +1,100 @@
+"""Revocation check for high-risk views: is the token's Supabase session still alive?
+
+A signature check cannot see a logout: a token stays valid until ``exp``. Supabase keeps
+sessions in ``auth.sessions`` in the project database, which Django usually shares, so
+:class:`SupabaseSessionAuthentication` looks the ``session_id`` up there (the answer is
+cached for ``SESSION_CHECK_TTL`` seconds). Use it on the views where an hour of a stolen
+token matters: payments, account deletion, role changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import caches
+from django.db import DatabaseError, connections, transaction
+from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+
+from django_supahybrid._compat import strict_cache
+from django_supahybrid._ratelimit import warn_every
+from django_supahybrid.authentication import SupabaseJWTAuthentication
+from django_supahybrid.authentication.tokens import SupabaseClaims, TokenError
+from django_supahybrid.conf import SupaHybridSettings, app_settings
+
+__all__ = ["SessionCheckUnavailable", "SupabaseSessionAuthentication", "session_is_active"]
+
+logger = logging.getLogger(__name__)
+
+_SQL = (
+    "SELECT 1 FROM auth.sessions WHERE id = %s AND user_id = %s "
+    "AND (not_after IS NULL OR not_after > now())"
+)
+
+
+class SessionCheckUnavailable(APIException):
+    """``auth.sessions`` could not be read: 503, since the token itself may be fine."""
+
+    status_code = 503
+    default_detail = _("Session could not be checked.")
+    default_code = "session_unverifiable"
+
+
+def _cache(conf: SupaHybridSettings) -> Any:
+    if conf.AUTH_CACHE and conf.SESSION_CHECK_TTL > 0:
+        return strict_cache(caches[conf.AUTH_CACHE])
+    return None
+
+
+def _query(claims: SupabaseClaims, using: str) -> bool:
+    try:
+        # A savepoint, so a failure does not break a surrounding (ATOMIC_REQUESTS) transaction.
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute(_SQL, [claims.session_id, claims.sub])
+            return cursor.fetchone() is not None
+    except DatabaseError as exc:
+        warn_every(logger, "sessions", "Cannot read auth.sessions on %r: %s", using, exc)
+        raise SessionCheckUnavailable from None
+
+
+def session_is_active(claims: SupabaseClaims) -> bool:
+    """Whether the session of ``claims`` still exists and has not expired.
+
+    Raises :class:`SessionCheckUnavailable` when ``auth.sessions`` cannot be read.
+    """
+    if claims.session_id is None:
+        return False
+    conf = app_settings()
+    cache = _cache(conf)
+    key = f"supahybrid:session:{claims.session_id}"
+    if cache is not None:
+        try:
+            cached = cache.get(key)
+            if cached is not None:
+                return cached == "1"  # type: ignore[no-any-return]
+        except Exception:  # any cache client error: ask the database
+            cache = None
+    active = _query(claims, conf.SESSION_CHECK_DATABASE)
+    if cache is not None:
+        # Any cache client error: the answer is still right, only not cached.
+        with contextlib.suppress(Exception):
+            cache.set(key, "1" if active else "0", timeout=conf.SESSION_CHECK_TTL)
+    return active
+
+
+class SupabaseSessionAuthentication(SupabaseJWTAuthentication):
+    """:class:`SupabaseJWTAuthentication` that also refuses tokens of ended sessions.
+
+    A signed-out or revoked session answers 401 with the code ``session_revoked``, within
+    ``SESSION_CHECK_TTL`` seconds; one extra query per session and TTL.
+    """
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, SupabaseClaims] | None:
+        result = super().authenticate(request)
+        if result is not None and not session_is_active(result[1]):
+            raise self.refusal(request, TokenError("session_revoked"))
+        return result

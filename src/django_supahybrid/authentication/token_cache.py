@@ -1,0 +1,364 @@
+"""Two-level cache of authenticated tokens, with cross-process invalidation.
+
+A token is keyed by the full SHA-256 of its text (plus a fingerprint of the settings), never
+by the token itself, and cached no longer than its ``exp``:
+
+1. a bounded LRU in this process: a hit costs no SQL query and no network round trip;
+2. the shared Django cache (``AUTH_CACHE``, Redis): a hit costs one round trip, no SQL.
+
+Invalidation uses a *generation* per Supabase user id in the shared cache, replaced after
+every committed save or delete of the user or its identity. An entry remembers the
+generation read *before* its user was loaded; a process-local entry re-reads the
+generation once it is older than ``AUTH_MAX_STALENESS`` seconds, so a change made in any
+process is seen by every process within that window. When the shared cache fails, requests
+verify and query instead (a warning is logged at most once a minute) and the local entries
+are still re-validated every window, against the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.cache import caches
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import router, transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from django_supahybrid._compat import cache_error_name, strict_cache
+from django_supahybrid._ratelimit import warn_every
+from django_supahybrid.authentication.tokens import (
+    SupabaseClaims,
+    TokenError,
+    unverified_payload,
+    verify_token,
+)
+from django_supahybrid.authentication.users import resolve_user, subs_of_user
+from django_supahybrid.conf import SupaHybridSettings, app_settings
+from django_supahybrid.models import SupabaseIdentity
+from django_supahybrid.monitoring import metrics
+
+__all__ = [
+    "authenticate_token",
+    "clear_local",
+    "connect_signals",
+    "forget_shared_outage",
+    "invalidate_sub",
+    "token_key",
+]
+
+logger = logging.getLogger(__name__)
+
+#: After a shared-cache error, skip the shared cache for this many seconds.
+SHARED_RETRY_AFTER = 5.0
+_NO_GENERATION = "-"
+
+
+@dataclasses.dataclass
+class _Entry:
+    user: AbstractBaseUser
+    claims: SupabaseClaims
+    generation: str | None  # None: unknown (the shared cache was unreachable)
+    checked_at: float
+
+
+class _LRU:
+    def __init__(self) -> None:
+        self._data: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Entry | None:
+        with self._lock:
+            entry = self._data.get(key)
+            if entry is not None:
+                self._data.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: _Entry, size: int) -> None:
+        with self._lock:
+            self._data[key] = entry
+            self._data.move_to_end(key)
+            while len(self._data) > size:
+                self._data.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def drop_sub(self, sub: uuid.UUID) -> None:
+        with self._lock:
+            for key in [k for k, e in self._data.items() if e.claims.sub == sub]:
+                del self._data[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_local = _LRU()
+_shared_down_until = 0.0
+_fingerprint: tuple[SupaHybridSettings | None, str] = (None, "")
+
+
+def clear_local() -> None:
+    """Empty this process's cache (tests; the shared cache is left alone)."""
+    _local.clear()
+
+
+def forget_shared_outage() -> None:
+    """Try the shared cache on the next request even if it failed lately (tests)."""
+    global _shared_down_until
+    _shared_down_until = 0.0
+
+
+def _config_fingerprint(conf: SupaHybridSettings) -> str:
+    # Any settings change yields new keys, so no decision made under other settings is reused.
+    global _fingerprint
+    if _fingerprint[0] is not conf:
+        # asdict, not repr: the secret is left out of repr but must count (a new secret
+        # must not reuse decisions made with the old one).
+        values = repr(sorted(dataclasses.asdict(conf).items()))
+        _fingerprint = (conf, hashlib.sha256(values.encode()).hexdigest()[:12])
+    return _fingerprint[1]
+
+
+def token_key(token: str, conf: SupaHybridSettings | None = None, namespace: str = "") -> str:
+    """The cache key of ``token``: the full SHA-256 of its text, never the token.
+
+    ``namespace`` keeps apart the results of authentication classes that verify or resolve
+    users their own way.
+    """
+    fingerprint = _config_fingerprint(conf or app_settings()) + namespace
+    return f"supahybrid:auth:{fingerprint}:{hashlib.sha256(token.encode()).hexdigest()}"
+
+
+def _generation_key(sub: uuid.UUID | str) -> str:
+    return f"supahybrid:auth:gen:{sub}"
+
+
+def _shared_failed(exc: Exception) -> None:
+    global _shared_down_until
+    _shared_down_until = time.monotonic() + SHARED_RETRY_AFTER
+    warn_every(
+        logger,
+        "auth-cache",
+        "Authentication cache unavailable (%s); verifying tokens and querying the database "
+        "until it answers again.",
+        cache_error_name(exc),
+    )
+
+
+def _shared(conf: SupaHybridSettings) -> Any:
+    if conf.AUTH_CACHE is None or time.monotonic() < _shared_down_until:
+        return None
+    return strict_cache(caches[conf.AUTH_CACHE])
+
+
+def _read_generation(sub: uuid.UUID, conf: SupaHybridSettings) -> str | None:
+    cache = _shared(conf)
+    if cache is None:
+        return None
+    try:
+        return cache.get(_generation_key(sub)) or _NO_GENERATION
+    except Exception as exc:  # any cache client error: degrade, never fail the request
+        _shared_failed(exc)
+        return None
+
+
+def _read_shared(key: str, sub: str, conf: SupaHybridSettings) -> tuple[Any, str | None]:
+    cache = _shared(conf)
+    if cache is None:
+        return None, None
+    gen_key = _generation_key(sub)
+    try:
+        found = cache.get_many([key, gen_key])
+    except Exception as exc:  # any cache client error: degrade, never fail the request
+        _shared_failed(exc)
+        return None, None
+    return found.get(key), found.get(gen_key) or _NO_GENERATION
+
+
+def _from_shared(value: Any, generation: str) -> _Entry | None:
+    try:
+        user, raw, entry_generation = value
+        if entry_generation != generation:
+            return None
+        return _Entry(user, SupabaseClaims.from_payload(raw), generation, time.time())
+    except (TypeError, ValueError, TokenError):  # an entry written by another version
+        return None
+
+
+def _store(key: str, entry: _Entry, conf: SupaHybridSettings, *, shared: bool = True) -> None:
+    ttl = min(entry.claims.exp - time.time(), conf.AUTH_CACHE_TTL)
+    if ttl <= 0:
+        return
+    if conf.AUTH_LOCAL_CACHE_SIZE > 0:
+        _local.put(key, entry, conf.AUTH_LOCAL_CACHE_SIZE)
+    cache = _shared(conf) if shared and entry.generation is not None else None
+    if cache is not None:
+        try:
+            cache.set(key, (entry.user, entry.claims.raw, entry.generation), timeout=ttl)
+        except Exception as exc:  # any cache client error: the local copy still serves
+            _shared_failed(exc)
+
+
+def _clone(user: AbstractBaseUser) -> AbstractBaseUser:
+    # What copy.copy() does for a model instance (a shallow copy with its own state and
+    # relation caches), at a tenth of the cost: this runs on every cache hit.
+    clone = object.__new__(type(user))
+    clone.__dict__.update(user.__dict__)
+    state = object.__new__(type(user._state))
+    state.__dict__.update(user._state.__dict__)
+    if "fields_cache" in state.__dict__:
+        state.fields_cache = dict(state.fields_cache)
+    clone._state = state
+    return clone
+
+
+def _result(entry: _Entry) -> tuple[AbstractBaseUser, SupabaseClaims]:
+    # A copy, so a view that changes request.user never changes the cached user.
+    return _clone(entry.user), entry.claims
+
+
+def _local_hit(key: str, conf: SupaHybridSettings) -> _Entry | None:
+    entry = _local.get(key)
+    if entry is None:
+        return None
+    now = time.time()
+    # Never older than AUTH_CACHE_TTL since its last check: the generation key outlives
+    # that, so a change made while the entry sat unused cannot be missed.
+    if entry.claims.exp > now and now - entry.checked_at < conf.AUTH_CACHE_TTL:
+        if now - entry.checked_at < conf.AUTH_MAX_STALENESS:
+            return entry
+        generation = _read_generation(entry.claims.sub, conf)
+        if generation is not None and generation == entry.generation:
+            entry.checked_at = now
+            return entry
+    _local.pop(key)
+    return None
+
+
+def _sub_hint(token: str) -> str | None:
+    # The unverified sub only picks the generation key; the entry itself is keyed by the
+    # token's hash, so it can only exist for a token verified earlier.
+    try:
+        sub = unverified_payload(token).get("sub")
+        return str(uuid.UUID(sub)) if isinstance(sub, str) and len(sub) == 36 else None
+    except (TokenError, ValueError):
+        return None
+
+
+def authenticate_token(
+    token: str,
+    *,
+    verify: Callable[[str], SupabaseClaims] = verify_token,
+    resolve: Callable[[SupabaseClaims], AbstractBaseUser] = resolve_user,
+    namespace: str = "",
+) -> tuple[AbstractBaseUser, SupabaseClaims]:
+    """The user and claims of a Supabase access token, from cache or verified afresh.
+
+    On a miss, ``verify`` turns the token into claims and ``resolve`` the claims into a
+    user; their results are cached under ``namespace``. Raises
+    :class:`~django_supahybrid.authentication.tokens.TokenError` when the token or its user
+    is refused.
+    """
+    conf = app_settings()
+    key = token_key(token, conf, namespace)
+    entry = _local_hit(key, conf)
+    if entry is not None:
+        metrics.incr(metrics.AUTH_CACHE_LOCAL_HIT)
+        return _result(entry)
+    sub = _sub_hint(token)
+    checked_at = time.time()
+    shared_value, generation = _read_shared(key, sub, conf) if sub else (None, None)
+    if shared_value is not None and generation is not None:
+        entry = _from_shared(shared_value, generation)
+        if entry is not None and entry.claims.exp > checked_at:
+            _store(key, entry, conf, shared=False)
+            metrics.incr(metrics.AUTH_CACHE_SHARED_HIT)
+            return _result(entry)
+    metrics.incr(metrics.AUTH_CACHE_MISS)
+    claims = verify(token)
+    entry = _Entry(resolve(claims), claims, generation, checked_at)
+    _store(key, entry, conf)
+    return _result(entry)
+
+
+def invalidate_sub(sub: uuid.UUID) -> None:
+    """Make every process drop what it cached for Supabase user ``sub``.
+
+    This process forgets at once; others within ``AUTH_MAX_STALENESS`` seconds.
+    """
+    conf = app_settings()
+    _local.drop_sub(sub)
+    if conf.AUTH_CACHE is None:
+        return
+    try:
+        # Tried even while reads skip the shared cache: a missed invalidation costs more.
+        # The generation outlives every entry that may hold the previous one.
+        strict_cache(caches[conf.AUTH_CACHE]).set(
+            _generation_key(sub), uuid.uuid4().hex, timeout=conf.AUTH_CACHE_TTL + 60
+        )
+    except Exception as exc:  # any cache client error: entries expire within the TTL
+        _shared_failed(exc)
+
+
+def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+    from django_supahybrid.authentication import token_cache as authcache
+
+    if isinstance(instance, SupabaseIdentity):
+        subs = [instance.sub]
+    elif isinstance(instance, get_user_model()):
+        subs = subs_of_user(instance)
+    else:  # the row holding AUTH_USER_UUID_FIELD at the end of a path (a profile)
+        field = app_settings().AUTH_USER_UUID_FIELD or ""
+        value = getattr(instance, field.rsplit("__", 1)[-1], None)
+        subs = [value] if isinstance(value, uuid.UUID) else []
+    using = kwargs.get("using") or router.db_for_write(sender)
+    for sub in subs:
+        # After commit: a request that read the old row before then sees a newer
+        # generation afterwards and drops what it cached.
+        transaction.on_commit(functools.partial(authcache.invalidate_sub, sub), using=using)
+
+
+def _id_holder() -> type[Model] | None:
+    """The model at the end of an ``AUTH_USER_UUID_FIELD`` path, if it is one and valid."""
+    try:
+        field = app_settings().AUTH_USER_UUID_FIELD
+        model: Any = get_user_model()
+        for name in (field or "").split("__")[:-1]:
+            relation = model._meta.get_field(name)
+            if not relation.one_to_one:
+                return None
+            model = relation.related_model
+    except (ImproperlyConfigured, FieldDoesNotExist):
+        return None  # reported by the system checks
+    return model if field and "__" in field else None
+
+
+def connect_signals() -> None:
+    """Invalidate cached authentications when a user or an identity is saved or deleted.
+
+    Also when the row holding the Supabase id at the end of an ``AUTH_USER_UUID_FIELD``
+    path (a profile) is. Connected to those models only, so other models keep Django's
+    fast deletes.
+    """
+    models: list[type[Model]] = [get_user_model(), SupabaseIdentity]
+    holder = _id_holder()
+    if holder is not None:
+        models.append(holder)
+    for model in models:
+        uid = f"django_supahybrid.authentication.users.{model._meta.label_lower}"
+        post_save.connect(_on_change, sender=model, dispatch_uid=uid + ".save")
+        post_delete.connect(_on_change, sender=model, dispatch_uid=uid + ".delete")

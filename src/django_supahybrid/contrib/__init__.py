@@ -1,0 +1,1 @@
+"""Optional integrations with other packages, each imported only when that package is."""

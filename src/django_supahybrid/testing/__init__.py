@@ -1,0 +1,51 @@
+"""Test helpers for projects that use the library (and for its own tests).
+
+- ``tokens``: :func:`make_claims`, :func:`mint_token`, :class:`SigningKey` and
+  :class:`JWKSServer`: Supabase-shaped tokens and a JWKS on loopback;
+- ``queries``: :func:`assert_queries_do_not_grow`, the N+1 guard;
+- ``supabase``: the Supabase test schema (roles, ``auth`` helpers, ``realtime``);
+- ``pytest_plugin``: fixtures; enable with
+  ``pytest_plugins = ["django_supahybrid.testing.pytest_plugin"]``.
+"""
+
+from __future__ import annotations
+
+from django_supahybrid.testing.queries import (
+    QueryCountGrew,
+    assert_queries_do_not_grow,
+    count_queries,
+)
+from django_supahybrid.testing.supabase import (
+    as_supabase_user,
+    install_realtime_test_schema,
+    install_supabase_test_schema,
+    uninstall_realtime_test_schema,
+)
+from django_supahybrid.testing.tokens import (
+    TEST_JWT_SECRET,
+    TEST_SUPABASE_URL,
+    JWKSServer,
+    SigningKey,
+    legacy_api_key,
+    make_claims,
+    mint_token,
+    reset_process_state,
+)
+
+__all__ = [
+    "TEST_JWT_SECRET",
+    "TEST_SUPABASE_URL",
+    "JWKSServer",
+    "QueryCountGrew",
+    "SigningKey",
+    "as_supabase_user",
+    "assert_queries_do_not_grow",
+    "count_queries",
+    "install_realtime_test_schema",
+    "install_supabase_test_schema",
+    "legacy_api_key",
+    "make_claims",
+    "mint_token",
+    "reset_process_state",
+    "uninstall_realtime_test_schema",
+]

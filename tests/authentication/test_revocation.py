@@ -1,0 +1,153 @@
+"""The optional revocation check against ``auth.sessions``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.test import APIClient
+from rest_framework.views import APIView
+
+from django_supahybrid.authentication.revocation import SupabaseSessionAuthentication
+from django_supahybrid.testing import make_claims, mint_token
+from tests.authentication.conftest import ISSUER, SECRET, SUPABASE_URL, Configure
+
+
+class HighRiskView(APIView):
+    authentication_classes = [SupabaseSessionAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        return Response({"session": str(request.auth.session_id)})
+
+
+urlpatterns = [path("high-risk/", HighRiskView.as_view())]
+
+pytestmark = [
+    pytest.mark.django_db(databases=["default", "other"]),
+    pytest.mark.urls(__name__),
+]
+
+
+@pytest.fixture
+def sessions_table(configure: Configure) -> None:
+    """``auth.sessions`` as Supabase creates it (the columns the check reads)."""
+    configure(SESSION_CHECK_TTL=0)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA IF NOT EXISTS auth")
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS auth.sessions (id uuid PRIMARY KEY, "
+            "user_id uuid NOT NULL, created_at timestamptz, not_after timestamptz)"
+        )
+
+
+def _session(sub: uuid.UUID, not_after: str | None = None) -> uuid.UUID:
+    session = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO auth.sessions (id, user_id, created_at, not_after) "
+            "VALUES (%s, %s, now(), %s::timestamptz)",
+            [session, sub, not_after],
+        )
+    return session
+
+
+def _end(session: uuid.UUID) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM auth.sessions WHERE id = %s", [session])
+
+
+def _get(sub: uuid.UUID, session: uuid.UUID | None, **claims: Any) -> Any:
+    token = mint_token(make_claims(sub, issuer=ISSUER, session_id=session, **claims), secret=SECRET)
+    return APIClient().get("/high-risk/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+@pytest.mark.usefixtures("sessions_table")
+def test_live_session_passes_and_an_ended_one_is_refused() -> None:
+    sub = uuid.uuid4()
+    session = _session(sub)
+    assert _get(sub, session).status_code == 200
+    _end(session)
+    response = _get(sub, session)
+    assert response.status_code == 401
+    assert response.json()["code"] == "session_revoked"
+    assert 'error_description="session_revoked"' in response["WWW-Authenticate"]
+
+
+@pytest.mark.usefixtures("sessions_table")
+def test_expired_session_or_another_users_session_is_refused() -> None:
+    sub = uuid.uuid4()
+    assert _get(sub, _session(sub, not_after="2000-01-01T00:00:00Z")).status_code == 401
+    assert _get(sub, _session(sub, not_after="2999-01-01T00:00:00Z")).status_code == 200
+    assert _get(sub, _session(uuid.uuid4())).status_code == 401
+
+
+@pytest.mark.usefixtures("sessions_table")
+def test_token_without_session_id_is_refused() -> None:
+    claims = make_claims(issuer=ISSUER)
+    del claims["session_id"]
+    token = mint_token(claims, secret=SECRET)
+    response = APIClient().get("/high-risk/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["code"] == "session_revoked"
+
+
+@pytest.mark.usefixtures("sessions_table")
+def test_answer_is_cached_for_the_ttl(configure: Configure) -> None:
+    configure(SESSION_CHECK_TTL=30)
+    sub = uuid.uuid4()
+    session = _session(sub)
+    assert _get(sub, session).status_code == 200
+    _end(session)
+    with CaptureQueriesContext(connection) as queries:
+        assert _get(sub, session).status_code == 200  # still cached: no query at all
+    assert len(queries) == 0
+
+
+class _BrokenCache:
+    """A cache whose reads (``fail_reads``) or writes fail like an unreachable Redis."""
+
+    def __init__(self, fail_reads: bool) -> None:
+        self.fail_reads = fail_reads
+
+    def get(self, *args: Any) -> None:
+        if self.fail_reads:
+            raise ConnectionError("down")
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("down")
+
+
+@pytest.mark.usefixtures("sessions_table")
+@pytest.mark.parametrize("fail_reads", [True, False])
+def test_cache_errors_fall_back_to_the_database(
+    fail_reads: bool, configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django_supahybrid.authentication import revocation as sessions
+
+    configure(SESSION_CHECK_TTL=30)
+    sub = uuid.uuid4()
+    session = _session(sub)
+    monkeypatch.setattr(sessions, "caches", {"default": _BrokenCache(fail_reads)})
+    assert _get(sub, session).status_code == 200
+    _end(session)
+    assert _get(sub, session).status_code == 401  # nothing was cached
+
+
+def test_missing_table_is_503_not_500(configure: Configure) -> None:
+    configure(SESSION_CHECK_DATABASE="other", SESSION_CHECK_TTL=0)
+    sub = uuid.uuid4()
+    response = _get(sub, uuid.uuid4())
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Session could not be checked."}
+
+
+def test_other_schemes_still_return_none() -> None:
+    assert APIClient().get("/high-risk/").status_code == 401
+    assert SUPABASE_URL

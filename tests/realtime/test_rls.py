@@ -1,0 +1,356 @@
+"""The migration operations, run for real on a PostgreSQL set up as Supabase sets up its own."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.db import connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.db.migrations.state import ProjectState
+from django.db.migrations.writer import OperationWriter
+from django.db.utils import ProgrammingError
+
+from django_supahybrid.realtime.operations import (
+    AddToRealtimePublication,
+    EnableRealtimeRLS,
+    Identity,
+    Membership,
+)
+from django_supahybrid.testing.supabase import (
+    as_supabase_user,
+    install_realtime_test_schema,
+    install_supabase_test_schema,
+    uninstall_realtime_test_schema,
+)
+from tests.support import pgtools
+from tests.support.realtime import member
+from tests.testapp.models import RtMember, RtNote, RtOrganization, RtTask
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+IDENTITY = Identity("testapp.RtMember", user_field="user", uuid_field="supabase_id")
+MEMBERSHIP = Membership("testapp.RtMember")
+
+
+def _state() -> ProjectState:
+    return ProjectState.from_apps(__import__("django.apps").apps.apps)
+
+
+def _forwards(operation: object, *, using: str = "default") -> None:
+    state = _state()
+    with connections[using].schema_editor() as editor:
+        operation.database_forwards("testapp", editor, state, state)  # type: ignore[attr-defined]
+
+
+def _backwards(operation: object) -> None:
+    state = _state()
+    with connection.schema_editor() as editor:
+        operation.database_backwards("testapp", editor, state, state)  # type: ignore[attr-defined]
+
+
+def _scalar(sql: str, params: list[object] | None = None) -> object:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def _published(table: str, publication: str = "supabase_realtime") -> bool:
+    return bool(
+        _scalar(
+            "SELECT count(*) FROM pg_publication_tables WHERE pubname = %s AND tablename = %s",
+            [publication, table],
+        )
+    )
+
+
+@pytest.fixture
+def publication_cleanup() -> Iterator[None]:
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP PUBLICATION IF EXISTS supabase_realtime")
+        cursor.execute("DROP PUBLICATION IF EXISTS rt_all")
+
+
+@pytest.mark.usefixtures("publication_cleanup")
+def test_add_to_publication_creates_it_and_reverses() -> None:
+    operation = AddToRealtimePublication("rtnote", replica_identity_full=True)
+    _forwards(operation)
+    _forwards(operation)  # idempotent: already a member
+    assert _published("testapp_rtnote")
+    assert _scalar("SELECT relreplident FROM pg_class WHERE relname = 'testapp_rtnote'") == "f"
+    _forwards(AddToRealtimePublication("rttask"))  # the publication exists now
+    assert _published("testapp_rttask")
+    assert _scalar("SELECT relreplident FROM pg_class WHERE relname = 'testapp_rttask'") == "d"
+    _backwards(operation)
+    _backwards(operation)  # idempotent: no longer a member
+    assert not _published("testapp_rtnote")
+    assert _published("testapp_rttask")
+    assert _scalar("SELECT relreplident FROM pg_class WHERE relname = 'testapp_rtnote'") == "d"
+    _backwards(AddToRealtimePublication("rttask"))
+    assert _scalar("SELECT count(*) FROM pg_publication WHERE pubname = 'supabase_realtime'") == 1
+
+
+@pytest.mark.usefixtures("publication_cleanup")
+def test_publication_for_all_tables_is_left_alone() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE PUBLICATION rt_all FOR ALL TABLES")
+    _forwards(AddToRealtimePublication("rtnote", publication="rt_all"))
+    assert _published("testapp_rtnote", "rt_all")
+
+
+def test_operations_describe_and_deconstruct() -> None:
+    add = AddToRealtimePublication("rtnote")
+    assert add.deconstruct() == ("AddToRealtimePublication", ["rtnote"], {})
+    full = AddToRealtimePublication("rtnote", replica_identity_full=True, publication="p")
+    assert full.deconstruct()[2] == {"replica_identity_full": True, "publication": "p"}
+    assert add.describe() == "Add rtnote to the supabase_realtime publication"
+    assert add.migration_name_fragment == "rtnote_realtime_publication"
+    state = ProjectState()
+    add.state_forwards("testapp", state)
+    assert state.models == {}
+
+    rls = EnableRealtimeRLS("rtnote", user_field="recipient")
+    assert rls.deconstruct() == ("EnableRealtimeRLS", ["rtnote"], {"user_field": "recipient"})
+    rls = EnableRealtimeRLS(
+        "rtnote", organization_field="organization", membership=MEMBERSHIP, identity=None,
+        broadcast=False,
+    )  # fmt: skip
+    assert rls.deconstruct()[2] == {
+        "organization_field": "organization",
+        "membership": MEMBERSHIP,
+        "identity": None,
+        "broadcast": False,
+    }
+    assert rls.describe().startswith("Enable row level security on rtnote")
+    assert rls.migration_name_fragment == "rtnote_realtime_rls"
+    other_app = EnableRealtimeRLS("django_supahybrid.SupabaseIdentity", user_field="user")
+    assert other_app.migration_name_fragment == "django_supahybrid_supabaseidentity_realtime_rls"
+    # What makemigrations/squashmigrations would write is importable Python.
+    operation = EnableRealtimeRLS(
+        "rtnote", user_field="recipient", organization_field="organization",
+        identity=IDENTITY, membership=MEMBERSHIP,
+    )  # fmt: skip
+    written, imports = OperationWriter(operation, indentation=0).serialize()
+    assert "django_supahybrid.realtime.operations.Identity(" in written
+    assert "model='testapp.RtMember'" in written
+    assert "django_supahybrid.realtime.operations.Membership(" in written
+    assert "import django_supahybrid.realtime.operations" in imports
+
+
+def test_rls_needs_a_target_and_a_membership() -> None:
+    with pytest.raises(ValueError, match="user_field, organization_field or both"):
+        EnableRealtimeRLS("rtnote")
+    with pytest.raises(ValueError, match=r"membership=Membership\(...\)"):
+        EnableRealtimeRLS("rtnote", organization_field="organization")
+
+
+def test_missing_identity_model_is_a_clear_error() -> None:
+    # An identity model absent from the migration state (the library's own is installed).
+    identity = Identity(model="testapp.NoSuchIdentity")
+    operation = EnableRealtimeRLS("rtnote", user_field="recipient", identity=identity)
+    with pytest.raises(LookupError, match="add a dependency on the migration"):
+        operation.forwards_sql("testapp", _state())
+
+
+def test_operations_do_nothing_on_another_vendor() -> None:
+    wrapper = SQLiteWrapper(
+        {**connection.settings_dict, "ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+        alias="rt_sqlite",
+    )
+    connections["rt_sqlite"] = wrapper
+    try:
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(wrapper) as captured:
+            _forwards(AddToRealtimePublication("rtnote"), using="rt_sqlite")
+        # Only the schema editor's own bookkeeping ran; the operation sent nothing.
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert statements
+        assert all(sql.startswith(("PRAGMA", "BEGIN", "COMMIT")) for sql in statements), statements
+    finally:
+        pgtools.forget_sqlite("rt_sqlite")
+
+
+def test_long_table_names_get_hashed_policy_names() -> None:
+    from django_supahybrid.realtime.operations import _policy_name
+
+    assert _policy_name("short", "select") == "supahybrid_short_select"
+    long_name = _policy_name("t" * 60, "broadcast")
+    assert len(long_name) <= 63
+    assert long_name.endswith("_broadcast")
+    assert long_name != _policy_name("t" * 61, "broadcast")
+
+
+@pytest.fixture
+def supabase() -> None:
+    install_supabase_test_schema()
+    install_supabase_test_schema()  # idempotent
+
+
+def _claims(member_: object) -> dict[str, object]:
+    return {"sub": str(member_.supabase_id), "role": "authenticated", "aud": "authenticated"}  # type: ignore[attr-defined]
+
+
+def _visible_titles(claims: dict[str, object]) -> set[str]:
+    with as_supabase_user(claims):
+        return set(RtNote.objects.values_list("title", flat=True))
+
+
+@pytest.mark.usefixtures("supabase")
+def test_rls_each_user_reads_only_their_rows_and_organization() -> None:
+    org_a = RtOrganization.objects.create(name="A")
+    org_b = RtOrganization.objects.create(name="B")
+    alice, alice_m = member(org_a)
+    bob, bob_m = member(org_a)
+    carol, carol_m = member(org_b)
+    RtNote.objects.create(organization=org_a, recipient=alice, title="alice's")
+    RtNote.objects.create(organization=org_a, recipient=bob, title="bob's")
+    RtNote.objects.create(organization=org_a, title="team A")
+    RtNote.objects.create(organization=org_b, recipient=carol, title="carol's")
+    RtNote.objects.create(organization=org_b, title="team B")
+    RtNote.objects.create(title="nobody's")
+
+    operation = EnableRealtimeRLS(
+        "rtnote", user_field="recipient", organization_field="organization",
+        identity=IDENTITY, membership=MEMBERSHIP,
+    )  # fmt: skip
+    # Before: RLS off, every authenticated user reads every row.
+    assert len(_visible_titles(_claims(alice_m))) == 6
+    _forwards(operation)
+    try:
+        assert _visible_titles(_claims(alice_m)) == {"alice's", "team A"}
+        assert _visible_titles(_claims(bob_m)) == {"bob's", "team A"}
+        assert _visible_titles(_claims(carol_m)) == {"carol's", "team B"}
+        stranger = {"sub": str(uuid.uuid4()), "role": "authenticated"}
+        assert _visible_titles(stranger) == set()
+        assert _visible_titles({}) == set()  # no claims at all
+        # Django's own connection (postgres: superuser, BYPASSRLS) is not affected.
+        assert RtNote.objects.count() == 6
+        # anon has no policy: nothing.
+        with as_supabase_user({"role": "anon"}, role="anon"):
+            assert RtNote.objects.count() == 0
+        # service_role bypasses RLS, as on Supabase.
+        with as_supabase_user({"role": "service_role"}, role="service_role"):
+            assert RtNote.objects.count() == 6
+        # The policy is what the docs show: TO authenticated, (select auth.uid()).
+        policy = _scalar(
+            "SELECT qual FROM pg_policies WHERE tablename = 'testapp_rtnote' "
+            "AND 'authenticated' = ANY(roles) AND cmd = 'SELECT'"
+        )
+        assert "( SELECT auth.uid() AS uid)" in str(policy)
+    finally:
+        _backwards(operation)
+    assert len(_visible_titles(_claims(alice_m))) == 6
+    assert not _scalar("SELECT relrowsecurity FROM pg_class WHERE relname = 'testapp_rtnote'")
+
+
+@pytest.mark.usefixtures("supabase")
+def test_rls_without_identity_table_compares_the_supabase_user_id() -> None:
+    """``identity=None``: the compared column holds the Supabase user id itself."""
+    org_a = RtOrganization.objects.create(name="A")
+    org_b = RtOrganization.objects.create(name="B")
+    RtTask.objects.create(organization=org_a)
+    RtTask.objects.create(organization=org_b)
+    _, in_a = member(org_a)
+    _, in_b = member(org_b)
+    by_org = EnableRealtimeRLS(
+        "rttask", organization_field="organization", identity=None,
+        membership=Membership("testapp.RtMember", user_field="supabase_id"),
+    )  # fmt: skip
+    own_rows = EnableRealtimeRLS(  # another app's model, as a user's migration names it
+        "testapp.RtMember", user_field="supabase_id", identity=None, broadcast=False
+    )
+    _forwards(by_org)
+    _forwards(own_rows)
+    try:
+        for m, org in ((in_a, org_a), (in_b, org_b)):
+            with as_supabase_user(_claims(m)):
+                assert list(RtTask.objects.values_list("organization", flat=True)) == [org.pk]
+                assert list(RtMember.objects.values_list("pk", flat=True)) == [m.pk]
+        with as_supabase_user({"sub": str(uuid.uuid4())}):
+            assert RtTask.objects.count() == RtMember.objects.count() == 0
+    finally:
+        _backwards(by_org)
+        _backwards(own_rows)
+
+
+@pytest.fixture
+def realtime_schema(supabase: None) -> Iterator[None]:
+    install_realtime_test_schema()
+    yield
+    uninstall_realtime_test_schema()
+
+
+def _receivable_topics(claims: dict[str, object], topics: list[str]) -> list[str]:
+    """The topics whose private Broadcast messages this user may read (as Realtime asks)."""
+    allowed = []
+    for topic in topics:
+        with as_supabase_user(claims), connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('realtime.topic', %s, true)", [topic])
+            cursor.execute("SELECT count(*) FROM realtime.messages WHERE topic = %s", [topic])
+            if cursor.fetchone()[0]:
+                allowed.append(topic)
+    return allowed
+
+
+@pytest.mark.usefixtures("realtime_schema")
+def test_broadcast_policy_authorises_only_the_users_topics() -> None:
+    org_a = RtOrganization.objects.create(name="A")
+    org_b = RtOrganization.objects.create(name="B")
+    alice, alice_m = member(org_a)
+    bob, bob_m = member(org_b)
+    with transaction.atomic():
+        RtNote.objects.create(organization=org_a, recipient=alice, title="to alice")
+        RtNote.objects.create(organization=org_a, title="to A")
+        RtNote.objects.create(organization=org_b, recipient=bob, title="to bob")
+        RtNote.objects.create(organization=org_b, title="to B")
+    topics = [
+        f"supahybrid:testapp.rtnote:user:{alice.pk}",
+        f"supahybrid:testapp.rtnote:organization:{org_a.pk}",
+        f"supahybrid:testapp.rtnote:user:{bob.pk}",
+        f"supahybrid:testapp.rtnote:organization:{org_b.pk}",
+    ]
+    assert _scalar("SELECT count(*) FROM realtime.messages") == 4
+    operation = EnableRealtimeRLS(
+        "rtnote", user_field="recipient", organization_field="organization",
+        identity=IDENTITY, membership=MEMBERSHIP,
+    )  # fmt: skip
+    _forwards(operation)
+    try:
+        assert _receivable_topics(_claims(alice_m), topics) == topics[:2]
+        assert _receivable_topics(_claims(bob_m), topics) == topics[2:]
+        assert _receivable_topics({"sub": str(uuid.uuid4())}, topics) == []
+    finally:
+        _backwards(operation)
+    assert not _scalar("SELECT count(*) FROM pg_policies WHERE schemaname = 'realtime'")
+
+
+@pytest.mark.usefixtures("supabase")
+def test_broadcast_policy_skipped_without_realtime_schema() -> None:
+    operation = EnableRealtimeRLS("rtnote", user_field="recipient", identity=IDENTITY)
+    _forwards(operation)
+    try:
+        assert (
+            _scalar("SELECT count(*) FROM pg_policies WHERE policyname LIKE 'supahybrid_%%'") == 1
+        )
+    finally:
+        _backwards(operation)
+    with pytest.raises(ProgrammingError):
+        _scalar("SELECT 1 FROM realtime.messages")
+
+
+def test_as_supabase_user_sets_claims_and_role_for_the_transaction_only() -> None:
+    install_supabase_test_schema()
+    claims = {"sub": str(uuid.uuid4()), "role": "authenticated", "email": "a@example.com"}
+    with as_supabase_user(claims), connection.cursor() as cursor:
+        cursor.execute("SELECT auth.uid()::text, auth.role(), auth.email(), auth.jwt()::text")
+        uid, role, email, jwt = cursor.fetchone()
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone() == ("authenticated",)
+    assert (uid, role, email, json.loads(jwt)) == (claims["sub"], "authenticated",
+                                                   "a@example.com", claims)  # fmt: skip
+    assert _scalar("SELECT current_user") == "postgres"
+    assert _scalar("SELECT auth.uid()") is None

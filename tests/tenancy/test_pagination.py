@@ -1,0 +1,227 @@
+"""Page sizes, page numbers, counts on large tables and the feed cursor."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.paginator import UnorderedObjectListWarning
+from django.db import connection
+from drf_spectacular.generators import SchemaGenerator
+from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+
+from django_supahybrid.pagination import StandardPagination
+from django_supahybrid.testing.queries import count_queries
+from tests.support.scoping_views import SmallCountPagination
+from tests.support.tenancy import MEMBERSHIPS, World, client_for
+from tests.testapp.models import Notification, Organization, Tag
+
+
+@pytest.fixture
+def tags(db: None) -> list[Tag]:
+    org = Organization.objects.create(name="O")
+    return Tag.objects.bulk_create(Tag(organization=org, name=f"t{i:02}") for i in range(45))
+
+
+def _get(url: str) -> Any:
+    return APIClient().get(url)
+
+
+def _query(link: str | None) -> dict[str, list[str]]:
+    assert link is not None
+    return parse_qs(urlsplit(link).query)
+
+
+def test_default_page(tags: list[Tag]) -> None:
+    body = _get("/scoping/tags/").json()
+    assert body["count"] == 45
+    assert body["count_is_estimate"] is False
+    assert (body["page"], body["page_size"]) == (1, 20)
+    assert [t["name"] for t in body["results"]] == [f"t{i:02}" for i in range(20)]
+    assert _query(body["next"]) == {"page": ["2"]}
+    assert body["previous"] is None
+
+
+def test_links_through_the_pages(tags: list[Tag]) -> None:
+    second = _get("/scoping/tags/?page=2&page_size=20").json()
+    assert _query(second["previous"]) == {"page_size": ["20"]}
+    assert _query(second["next"]) == {"page": ["3"], "page_size": ["20"]}
+    third = _get(second["next"]).json()
+    assert len(third["results"]) == 5
+    assert third["next"] is None
+    assert _query(third["previous"]) == {"page": ["2"], "page_size": ["20"]}
+
+
+def test_exactly_full_last_page_has_no_next(tags: list[Tag]) -> None:
+    body = _get("/scoping/tags/?page=3&page_size=15").json()
+    assert len(body["results"]) == 15
+    assert body["next"] is None
+
+
+@pytest.mark.parametrize("page", ["4", "1000", str(10**30)])
+def test_page_past_the_end_is_404(tags: list[Tag], page: str) -> None:
+    response = _get(f"/scoping/tags/?page={page}")
+    assert response.status_code == 404
+    assert "past the end" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "last"])
+def test_invalid_page_is_400(tags: list[Tag], page: str) -> None:
+    response = _get(f"/scoping/tags/?page={page}")
+    assert response.status_code == 400
+    assert "whole number" in response.json()["page"][0]
+
+
+@pytest.mark.parametrize("size", ["0", "-5", "abc", "2.0"])
+def test_invalid_page_size_is_400(tags: list[Tag], size: str) -> None:
+    response = _get(f"/scoping/tags/?page_size={size}")
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Expected a whole number from 1 to 100."]}
+
+
+def test_page_size_above_the_maximum_is_lowered(tags: list[Tag]) -> None:
+    Tag.objects.bulk_create(
+        Tag(organization=tags[0].organization, name=f"u{i}") for i in range(100)
+    )
+    body = _get("/scoping/tags/?page_size=1000").json()
+    assert body["page_size"] == 100
+    assert len(body["results"]) == 100
+
+
+def test_blank_parameters_mean_the_defaults(tags: list[Tag]) -> None:
+    body = _get("/scoping/tags/?page=&page_size=").json()
+    assert (body["page"], body["page_size"]) == (1, 20)
+
+
+def test_empty_result_is_an_empty_first_page(db: None) -> None:
+    body = _get("/scoping/tags/").json()
+    assert body == {
+        "count": 0, "count_is_estimate": False, "page": 1, "page_size": 20,
+        "next": None, "previous": None, "results": [],
+    }  # fmt: skip
+    assert _get("/scoping/tags/?page=2").status_code == 404
+
+
+def test_sizes_come_from_settings_lazily(tags: list[Tag], settings: SettingsWrapper) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_PAGE_SIZE": 7, "PAGINATION_MAX_PAGE_SIZE": 9}
+    assert _get("/scoping/tags/").json()["page_size"] == 7
+    assert _get("/scoping/tags/?page_size=50").json()["page_size"] == 9
+
+
+def test_per_view_sizes_override_settings(tags: list[Tag], settings: SettingsWrapper) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_PAGE_SIZE": 7}
+    assert _get("/scoping/small-tags/").json()["page_size"] == 5
+    assert _get("/scoping/small-tags/?page_size=50").json()["page_size"] == 8
+
+
+def test_above_the_exact_limit_the_count_is_an_estimate(tags: list[Tag]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    body = _get("/scoping/small-tags/").json()
+    assert body["count_is_estimate"] is True
+    assert body["count"] > 10
+    # The planner, after ANALYZE, knows the table's size.
+    assert body["count"] == 45
+
+
+def test_estimate_is_never_below_the_exact_limit(tags: list[Tag]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    # Rows the statistics have never seen: the planner guesses about one.
+    Tag.objects.bulk_create(
+        Tag(organization=tags[0].organization, name=f"zz{i}") for i in range(30)
+    )
+    paginator = SmallCountPagination()
+    request = Request(APIRequestFactory().get("/"))
+    paginator.paginate_queryset(Tag.objects.filter(name__startswith="zz").order_by("id"), request)
+    response = paginator.get_paginated_response([]).data
+    assert response["count_is_estimate"] is True
+    assert response["count"] == 11
+
+
+def test_capped_count(tags: list[Tag], settings: SettingsWrapper) -> None:
+    body = _get("/scoping/capped-tags/").json()
+    assert (body["count"], body["count_is_estimate"]) == (10, True)
+    settings.SUPAHYBRID = {"PAGINATION_EXACT_COUNT_LIMIT": 30, "PAGINATION_LARGE_COUNT": "capped"}
+    body = _get("/scoping/tags/").json()
+    assert (body["count"], body["count_is_estimate"]) == (30, True)
+
+
+def test_exact_at_the_limit(tags: list[Tag], settings: SettingsWrapper) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_EXACT_COUNT_LIMIT": 45}
+    body = _get("/scoping/tags/").json()
+    assert (body["count"], body["count_is_estimate"]) == (45, False)
+
+
+def test_a_list_is_counted_by_its_length(tags: list[Tag]) -> None:
+    body = _get("/scoping/list-tags/?page=3").json()
+    assert (body["count"], body["count_is_estimate"], len(body["results"])) == (45, False, 5)
+
+
+def test_two_queries_per_page_whatever_the_depth(tags: list[Tag]) -> None:
+    client = APIClient()
+    for page in (1, 2, 3):
+        assert len(count_queries(lambda p=page: client.get(f"/scoping/tags/?page={p}"))) == 2
+
+
+def test_response_schema_lists_every_key() -> None:
+    schema = StandardPagination().get_paginated_response_schema({"type": "array"})
+    assert set(schema["properties"]) == {
+        "count", "count_is_estimate", "page", "page_size", "next", "previous", "results",
+    }  # fmt: skip
+    assert schema["properties"]["results"] == {"type": "array"}
+    assert schema["properties"]["count_is_estimate"]["type"] == "boolean"
+    assert "count_is_estimate" in schema["required"]
+
+
+def test_cursor_walks_a_feed_without_repeats(world: World) -> None:
+    Notification.objects.bulk_create(
+        Notification(recipient=world.alice, message=f"m{i}") for i in range(11)
+    )
+    client = client_for(world.alice)
+    seen: list[str] = []
+    url: str | None = "/scoping/notifications/?page_size=5"
+    costs = []
+    while url:
+        costs.append(len(count_queries(lambda u=url: client.get(u))))
+        body = client.get(url).json()
+        seen += [n["message"] for n in body["results"]]
+        url = body["next"]
+    assert seen == [f"m{i}" for i in reversed(range(11))] + ["for alice"]
+    assert costs == [1, 1, 1]
+
+
+def test_cursor_page_size_rules(world: World, settings: SettingsWrapper) -> None:
+    client = client_for(world.alice)
+    assert client.get("/scoping/notifications/?page_size=0").status_code == 400
+    settings.SUPAHYBRID = {"ORGANIZATION_LOOKUP": MEMBERSHIPS, "PAGINATION_PAGE_SIZE": 1}
+    Notification.objects.create(recipient=world.alice, message="second")
+    assert len(client.get("/scoping/notifications/").json()["results"]) == 1
+    assert client.get("/scoping/notifications/?cursor=garbage").status_code == 404
+
+
+def test_drf_spectacular_shows_the_paginated_schemas(settings: SettingsWrapper) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    }
+    schema = SchemaGenerator(urlconf="tests.support.scoping_views").get_schema(public=True)
+    components = schema["components"]["schemas"]
+    page = components["PaginatedTagList"]["properties"]
+    assert {"count", "count_is_estimate", "page", "page_size", "results"} <= set(page)
+    feed = components["PaginatedNotificationList"]["properties"]
+    assert set(feed) == {"next", "previous", "results"}
+    parameters = {p["name"] for p in schema["paths"]["/tags/"]["get"]["parameters"]}
+    assert parameters == {"page", "page_size"}
+
+
+def test_unordered_queryset_warns_like_djangos_paginator(tags: list[Tag]) -> None:
+    request = Request(APIRequestFactory().get("/"))
+    with pytest.warns(UnorderedObjectListWarning, match="unordered Tag queryset"):
+        page = StandardPagination().paginate_queryset(Tag.objects.all(), request)
+    assert page is not None
+    assert {tag.pk for tag in page} <= {tag.pk for tag in tags}
+    assert len(page) == min(len(tags), 20)

@@ -1,0 +1,69 @@
+"""Each private API the library relies on, checked against the installed versions.
+
+When an upgrade of Django, DRF or django-redis changes one of them, this file fails first
+and names it; ``src/django_supahybrid/_compat.py`` is the one place to adapt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.db import connection, transaction
+from django.test import RequestFactory
+from django_redis.client import DefaultClient
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import ConnectionError as RedisConnectionError
+from rest_framework.request import Request
+
+from django_supahybrid import _compat
+from django_supahybrid.cache import cache_config
+
+
+def test_strict_cache_unwraps_a_cache_that_ignores_errors(settings: Any) -> None:
+    url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CACHES = {
+        **settings.CACHES,
+        "raise": cache_config(url, on_outage="raise"),
+        "degrade": cache_config(url, on_outage="degrade"),
+    }
+    assert _compat.strict_cache(caches["raise"]) is caches["raise"]
+    unwrapped = _compat.strict_cache(caches["degrade"])
+    assert isinstance(unwrapped, DefaultClient)
+    assert caches["degrade"].get("key") is None  # the wrapper swallows the outage
+    with pytest.raises(ConnectionInterrupted) as raised:
+        unwrapped.get("key")
+    assert _compat.cache_error_name(raised.value) == RedisConnectionError.__name__
+
+
+@pytest.mark.django_db(transaction=True)
+def test_last_on_commit_sees_the_last_callback_and_its_savepoints() -> None:
+    def first() -> None: ...
+    def second() -> None: ...
+
+    assert _compat.last_on_commit(connection) is None
+    with transaction.atomic():
+        transaction.on_commit(first)
+        assert _compat.last_on_commit(connection) == (set(), first)
+        with transaction.atomic():
+            transaction.on_commit(second)
+            registered = _compat.last_on_commit(connection)
+            assert registered is not None
+            assert registered[1] is second
+            assert registered[0] == set(connection.savepoint_ids)
+            assert registered[0]  # the inner atomic block is a savepoint
+    assert _compat.last_on_commit(connection) is None
+
+
+def test_native_pools_reads_the_class_attribute_without_opening_a_pool() -> None:
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    assert isinstance(DatabaseWrapper._connection_pools, dict)
+    assert _compat.native_pools() == dict(DatabaseWrapper._connection_pools)
+
+
+def test_django_request_unwraps_drf_and_passes_django_through() -> None:
+    django_request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer x")
+    assert _compat.django_request(Request(django_request)) is django_request
+    assert _compat.django_request(django_request) is django_request
