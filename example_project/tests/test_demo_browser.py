@@ -59,7 +59,7 @@ ADMIN_2 = "org2-user1@demo.example.com"  # admin of Demo Organization 2
 
 
 def _devservices() -> Any:
-    """The repository's helper that finds (or starts) PostgreSQL and Redis."""
+    """``devservices``, which finds (or starts) PostgreSQL and Redis for development."""
     for folder in (EXAMPLE, EXAMPLE.parent / "scripts"):
         if (folder / "devservices.py").exists() and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
