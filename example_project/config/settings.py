@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "accounts",
     "campaigns",
     "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,8 @@ from accounts.views import ProfileView
 from campaigns.views import CampaignViewSet, ConstituencyViewSet, DistrictViewSet
 from core.docs import SCHEMA_SETTINGS, docs_asset, docs_page
 from core.views import HealthView
+from demo.views import root
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from notifications.stream import NotificationStreamView
@@ -19,6 +21,8 @@ router.register("constituencies", ConstituencyViewSet, basename="constituency")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
+    # The live demo page (docs/example.md).
+    path("demo/", include("demo.urls")),
     path("api/health/", HealthView.as_view(), name="health"),
     path("api/auth/profile/", ProfileView.as_view(), name="profile"),
     path(
@@ -43,6 +47,9 @@ urlpatterns = [
     path("api/metrics/", MetricsView.as_view(schema=None), name="metrics"),
     path("api/", include(router.urls)),
 ]
+
+if settings.DEBUG:
+    urlpatterns.insert(0, path("", root, name="root"))  # "/" leads to the demo page
 
 handler400 = "core.errors.bad_request"
 handler403 = "core.errors.permission_denied"
