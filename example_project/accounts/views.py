@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.api import APIMixin, document
+from core.api import APIMixin
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 class ProfileView(APIMixin, APIView):
     """The caller's profile; ``organization`` and ``role`` are null without a profile."""
 
-    @document(responses=ProfileSerializer, tags=["auth"])
+    @extend_schema(responses=ProfileSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
         user: Any = request.user
         profile = profile_of(user)

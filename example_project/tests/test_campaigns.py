@@ -9,10 +9,10 @@ from campaigns.models import Campaign, VoterInteraction
 from notifications.models import Notification
 from rest_framework.test import APIClient
 
-from tests.example.conftest import client_for, make_campaign
+from tests.support import client_for, make_campaign
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +302,33 @@ def test_assigned_users_must_be_members(world: World) -> None:
     assert response.status_code == 400
     assert "assigned_users" in response.json()["errors"]
     assert not world.a.campaigns[0].assigned_users.exists()
+
+
+def test_create_answers_the_new_campaigns_location(world: World) -> None:
+    client = client_for(world.a.manager)
+    response = client.post("/api/campaigns/", {"name": "Located"}, format="json")
+    assert response.status_code == 201
+    assert response["Location"] == f"http://testserver/api/campaigns/{response.json()['id']}/"
+    assert client.get(response["Location"]).json()["name"] == "Located"
+
+
+def test_a_name_of_the_longest_length_is_created_and_announced(world: World) -> None:
+    name = "N" * Campaign._meta.get_field("name").max_length  # type: ignore[operator]
+    client = client_for(world.a.manager)
+    response = client.post("/api/campaigns/", {"name": name}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == name
+    created = Notification.objects.filter(kind="campaign_created")
+    assert created.count() == 2
+    for notification in created:
+        assert len(notification.title) == 200
+        assert notification.title.startswith("New campaign: NNN")
+        assert notification.title.endswith("\u2026")
+        assert notification.body == f"{name} was created."
+    campaign = Campaign.objects.get(pk=response.json()["id"])
+    campaign.assigned_users.set([world.a.volunteer])
+    url = f"/api/campaigns/{campaign.pk}/"
+    assert client.patch(url, {"status": "active"}, format="json").status_code == 200
+    [changed] = Notification.objects.filter(kind="campaign_status_changed")
+    assert len(changed.title) == 200
+    assert changed.title.startswith("NNN")

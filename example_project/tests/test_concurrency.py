@@ -10,10 +10,10 @@ from campaigns.models import Campaign
 from django.contrib.auth import get_user_model
 from django.db import connections
 
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 THREADS = 8
 VOTES_EACH = 20

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 from campaigns.models import Campaign
-from django.test import override_settings
 from rest_framework.test import APIClient
 
-from tests.example.conftest import client_for
+from django_supahybrid.testing import make_claims, mint_token
+from tests.support import client_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +102,6 @@ def test_a_wrong_method_is_a_405(world: World) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
-@override_settings(ROOT_URLCONF="config.urls")
 def test_an_unknown_url_is_a_json_404() -> None:
     response = APIClient().get("/api/no-such-thing/")
     assert response.status_code == 404
@@ -157,3 +156,80 @@ def test_deeply_nested_json_is_a_400(world: World, depth: int) -> None:
     )
     assert response.status_code == 400
     assert response.json()["detail"]
+
+
+# One test per family of errors: the body each answers, as docs/example.md shows it.
+
+
+def test_an_authentication_failure_keeps_its_detail_and_code(world: World) -> None:
+    expired = mint_token(make_claims(world.a.admin.supabase_identity.sub, lifetime=-60))
+    for header, body in (
+        ("Bearer not-a-jwt", {"detail": "Malformed token.", "code": "malformed"}),
+        (f"Bearer {expired}", {"detail": "Token has expired.", "code": "expired"}),
+    ):
+        response = APIClient().get("/api/campaigns/", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401
+        assert response.json() == body
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_no_token_is_a_401_with_detail_and_code() -> None:
+    response = APIClient().get("/api/campaigns/")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+
+
+def test_a_permission_failure_keeps_its_detail_and_code(world: World) -> None:
+    response = client_for(world.a.volunteer).post(
+        "/api/campaigns/", {"name": "Not mine to make"}, format="json"
+    )
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Your role does not allow this action.",
+        "code": "permission_denied",
+    }
+
+
+def test_a_validation_error_keeps_the_messages_per_field(world: World) -> None:
+    response = client_for(world.a.admin).post(
+        "/api/campaigns/", {"name": "", "status": "bogus"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Invalid input.",
+        "code": "invalid",
+        "errors": {
+            "name": ["This field may not be blank."],
+            "status": ['"bogus" is not a valid choice.'],
+        },
+    }
+
+
+def test_an_unreadable_body_is_a_400_with_detail_and_code(world: World) -> None:
+    response = client_for(world.a.admin).generic(
+        "POST", "/api/campaigns/", b"{", content_type="application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"detail", "code"}
+    assert body["code"] == "parse_error"
+    assert body["detail"].startswith("JSON parse error")
+
+
+def test_a_missing_object_is_a_404_with_detail_and_code(world: World) -> None:
+    response = client_for(world.a.admin).get(f"/api/campaigns/{world.b.campaigns[0].pk}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_a_wrong_method_or_media_type_keeps_its_detail_and_code(world: World) -> None:
+    client = client_for(world.a.admin)
+    method = client.delete("/api/campaigns/")
+    assert method.json() == {"detail": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}
+    media = client.post("/api/campaigns/", {"name": "form"})
+    assert media.status_code == 415
+    assert media.json()["code"] == "unsupported_media_type"
+    assert set(media.json()) == {"detail", "code"}

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.load.harness import EXAMPLE, example_env, run_load
-from tests.test_example_smoke import _example_env
+from tests.load.harness import example_env, run_load
+from tests.support import EXAMPLE
+from tests.support import example_env as env_of_this_test
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +28,7 @@ SECONDS = 20
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_200_concurrent_users_without_a_failure(tmp_path: Path) -> None:
-    env = example_env(_example_env()["DATABASE_URL"])
+    env = example_env(env_of_this_test()["DATABASE_URL"])
     demo = tmp_path / "demo.json"
     seed = ["seed_demo", "--organizations", "4", "--users-per-org", "10", "--json", str(demo)]
     for command in (["migrate", "--no-input"], seed):

@@ -9,10 +9,10 @@ import pytest
 from django.utils import timezone
 from notifications.models import Notification
 
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.test_example_smoke import EXAMPLE, _example_env
+import pytest
+
+from tests.support import EXAMPLE, example_env
 
 _PRINT = """
 import json
@@ -26,7 +28,7 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
         cwd=EXAMPLE,
-        env={**_example_env(), **env},
+        env={**example_env(), **env},
         capture_output=True,
         text=True,
         timeout=120,
@@ -81,3 +83,29 @@ def test_deploy_checks_pass_with_the_documented_production_environment() -> None
         DJANGO_HSTS_PRELOAD="true",
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_debug_is_off_unless_asked_for() -> None:
+    env = example_env()
+    for name in ("DJANGO_DEBUG", "SUPABASE_JWT_SECRET"):
+        env.pop(name, None)
+    show = "from django.conf import settings; print(settings.DEBUG, settings.SUPAHYBRID)"
+    done = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {show}"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    # No development JWT secret either: a forgotten variable cannot let forged tokens in.
+    assert done.stdout.startswith("False {")
+    assert "'JWT_SECRET': None" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["DATABASE_URL", "REDIS_URL"])
+def test_the_servers_come_from_the_environment(name: str) -> None:
+    done = _run("-c", "import django; django.setup()", **{name: ""})
+    assert done.returncode != 0
+    assert f"{name} must be set, for example {name}=" in done.stderr

@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from django_supahybrid.models import SupabaseIdentity
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 

@@ -11,11 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from notifications.models import Notification
 
-from django_supahybrid.testing_queries import assert_queries_do_not_grow
-from tests.example.conftest import client_for, make_campaign
+from tests.support import client_for, make_campaign
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +73,10 @@ def _districts(world: World, total: int) -> None:
     ],
 )
 def test_list_query_count_does_not_grow(
-    world: World, url: str, grow: Callable[[World, int], None]
+    world: World,
+    url: str,
+    grow: Callable[[World, int], None],
+    assert_queries_do_not_grow: Callable[..., int],
 ) -> None:
     if url == "interactions":
         url = f"/api/campaigns/{world.a.campaigns[0].pk}/interactions/"

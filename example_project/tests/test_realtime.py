@@ -9,11 +9,10 @@ from django.db import transaction
 from notifications.models import Notification
 
 from django_supahybrid.realtime import channel_name, listen
-from tests.example.conftest import client_for
-from tests.realtime_support import drain, payloads
+from tests.support import client_for, drain, payloads
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,15 +1,12 @@
 """Schemathesis against the example's own OpenAPI schema: no request gets a server error.
 
-The WSGI application runs in this process, inside the test's transaction, with the example's
-authentication settings and a Supabase-style access token minted for an organization admin
-(who may do everything), so the generated requests reach the views' write paths and the
-seeded rows, not only the 401s.
+The WSGI application runs in this process, inside the test's transaction, with a
+Supabase-style access token minted for an organization admin (who may do everything), so
+the generated requests reach the views' write paths and the seeded rows, not only the 401s.
 """
 
 from __future__ import annotations
 
-import importlib
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -19,25 +16,20 @@ import schemathesis
 from django.core import signals
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
-from django.utils.module_loading import import_string
 from hypothesis import HealthCheck, given, settings
-from rest_framework.views import APIView
 from schemathesis.checks import not_a_server_error
 
-from django_supahybrid.models import SupabaseIdentity
-from django_supahybrid.testing import make_claims, mint_token
-from django_supahybrid.users import subs_of_user
+from tests.support import token_for
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation
 
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 #: Examples per operation and per way of choosing its path parameters.
 MAX_EXAMPLES = 10
-example = importlib.import_module("config.settings")
 #: Responses counted by method and status code.
 Statuses = Counter[tuple[str, int]]
 
@@ -52,39 +44,9 @@ def in_transaction_wsgi() -> Iterator[None]:
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def example_auth(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The example's own authentication settings: Supabase JWTs, users by profile UID."""
-    settings.SUPAHYBRID = example.SUPAHYBRID
-    # DRF reads DEFAULT_AUTHENTICATION_CLASSES when a view class is defined (the views are
-    # imported by now): the example's list goes on the base class every view inherits.
-    classes = [import_string(p) for p in example.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]]
-    monkeypatch.setattr(APIView, "authentication_classes", classes)
-
-
-def _supabase_id(user: Any) -> uuid.UUID:
-    """``user``'s Supabase user id; a new one, linked where the example looks, if none."""
-    linked = subs_of_user(user)
-    if linked:
-        return linked[0]
-    sub = uuid.uuid4()
-    field = example.SUPAHYBRID.get("AUTH_USER_UUID_FIELD")
-    if not field:
-        SupabaseIdentity.objects.create(user=user, sub=sub)
-        return sub
-    *path, name = field.split("__")
-    owner = user
-    for step in path:
-        owner = getattr(owner, step)
-    setattr(owner, name, sub)
-    owner.save(update_fields=[name])
-    return sub
-
-
 def _auth_headers(user: Any) -> dict[str, str]:
-    """A Supabase-style access token for ``user``, signed with the example's secret."""
-    token = mint_token(make_claims(_supabase_id(user), email=user.email))
-    return {"Authorization": f"Bearer {token}"}
+    """A Supabase-style access token for ``user``, signed with the project's secret."""
+    return {"Authorization": f"Bearer {token_for(user)}"}
 
 
 def _exercise(
@@ -105,7 +67,7 @@ def _exercise(
     run()
 
 
-@pytest.mark.usefixtures("in_transaction_wsgi", "example_auth")
+@pytest.mark.usefixtures("in_transaction_wsgi")
 def test_no_operation_answers_with_a_server_error(world: World) -> None:
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     headers = _auth_headers(world.a.admin)

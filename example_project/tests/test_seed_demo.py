@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from notifications.models import Notification
 
 from django_supahybrid.models import SupabaseIdentity
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
     from pathlib import Path

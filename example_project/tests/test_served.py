@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.test_example_smoke import EXAMPLE, _example_env, start_gunicorn
+from tests.support import EXAMPLE, example_env, start_gunicorn
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -41,7 +41,7 @@ def _wait(base: str, server: subprocess.Popen[bytes]) -> None:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_served_under_gunicorn(tmp_path: Path) -> None:
-    env = _example_env()
+    env = example_env()
     manage = [sys.executable, "manage.py"]
     demo = tmp_path / "demo.json"
     for command in (["migrate", "--no-input"], ["seed_demo", "--json", str(demo)]):
@@ -58,7 +58,7 @@ def test_served_under_gunicorn(tmp_path: Path) -> None:
         assert status == 200
         schema: dict[str, Any] = json.loads(body)
         assert "/api/campaigns/{id}/vote/" in schema["paths"]
-        assert schema["info"]["title"] == "django-supahybrid example API"
+        assert schema["info"]["title"] == "Campaigns API"
         status, body, kind = _get(f"{base}/api/docs/")
         assert status == 200
         assert kind.startswith("text/html")

@@ -10,12 +10,12 @@ from notifications.models import Notification
 from notifications.stream import event_frame
 from rest_framework.test import APIClient
 
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.example.conftest import World
+    from tests.support import World
 
 STREAM = "/api/notifications/stream/"
 

@@ -21,9 +21,8 @@ import pytest
 from accounts.models import Organization, Role
 from notifications.models import Notification
 
-from tests.example.conftest import JWT_SECRET, make_user, token_for
-from tests.example.test_stream import listeners
-from tests.test_example_smoke import EXAMPLE, _example_env, _free_port
+from tests.support import EXAMPLE, JWT_SECRET, example_env, free_port, make_user, token_for
+from tests.test_stream import listeners
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -85,7 +84,7 @@ class _Stream:
 
 
 def _serve(kind: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         _SERVERS[kind](port),
         cwd=EXAMPLE,
@@ -126,7 +125,7 @@ def test_stream_served(kind: str) -> None:
     alice = make_user("alice@stream.test", organization, Role.VOLUNTEER)
     bob = make_user("bob@stream.test", organization, Role.ADMIN)
     env = {
-        **_example_env(),
+        **example_env(),
         "SUPABASE_JWT_SECRET": JWT_SECRET,
         "NOTIFICATION_STREAM_KEEPALIVE": "1",
     }

@@ -8,10 +8,10 @@ import pytest
 from campaigns.models import Campaign, VoterInteraction
 from notifications.models import Notification
 
-from tests.example.conftest import client_for
+from tests.support import client_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 

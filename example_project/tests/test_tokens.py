@@ -12,10 +12,10 @@ from notifications.models import Notification
 from rest_framework.test import APIClient
 
 from django_supahybrid.testing import JWKSServer, SigningKey, make_claims, mint_token
-from tests.example.conftest import token_client_for, token_for
+from tests.support import token_client_for, token_for
 
 if TYPE_CHECKING:
-    from tests.example.conftest import World
+    from tests.support import World
 
 pytestmark = pytest.mark.django_db
 

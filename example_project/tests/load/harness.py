@@ -1,19 +1,25 @@
 """Run the locustfile headless against the example under gunicorn; read back the stats.
 
-Used by the load test (``tests/example/test_load.py``) and ``benchmarks/bench_load.py``.
+Used by the load test (``tests/test_load.py``); the repository's load benchmark uses it too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "example_project"
+EXAMPLE = Path(__file__).resolve().parents[2]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 
 
@@ -59,6 +65,41 @@ def _locust_command(
     ]  # fmt: skip
 
 
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], *, workers: int, threads: int, log: IO[bytes]) -> Iterator[str]:
+    """The example under gunicorn on a free loopback port; yield its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}",
+        "-w", str(workers), "--threads", str(threads),
+        "--log-level", "warning", "--backlog", "2048",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=EXAMPLE, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            try:
+                urllib.request.urlopen(f"{base}/api/health/", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def run_load(
     env: dict[str, str],
     demo_json: Path,
@@ -71,19 +112,16 @@ def run_load(
     threads: int = 4,
 ) -> LoadReport:
     """Serve the example with ``env``; run ``users`` locust users for ``seconds``."""
-    from benchmarks import common
-
     log_path = workdir / "gunicorn.log"
     prefix = workdir / "locust"
     with (
         log_path.open("wb") as log,
-        common.gunicorn(
-            settings_module=env["DJANGO_SETTINGS_MODULE"],
-            workers=workers,
-            threads=threads,
+        gunicorn(
             # Idle keep-alive connections outlive a user's longest pause (1.5 s), so the
             # server never closes one just as the client sends its next request on it.
-            env={**env, "GUNICORN_CMD_ARGS": "--keep-alive 10"},
+            {**env, "GUNICORN_CMD_ARGS": "--keep-alive 10"},
+            workers=workers,
+            threads=threads,
             log=log,
         ) as base,
     ):
@@ -124,6 +162,6 @@ def example_env(database_url: str, **extra: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "load-test-secret-key-that-is-long-enough-for-django-checks",
         "SUPABASE_JWT_SECRET": "load-test-jwt-secret-with-at-least-32-characters",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE)]),
+        "PYTHONPATH": str(EXAMPLE),
         **extra,
     }

@@ -5,7 +5,8 @@ Supabase Auth signs them (HS256 with the project's JWT secret), and then, with p
 between calls, reads its profile, lists its organization's campaigns, votes, creates
 campaigns (admins and managers) and reads its notifications::
 
-    python example_project/manage.py seed_demo --json demo.json
+    cd example_project
+    python manage.py seed_demo --json demo.json
     PYTHONPATH=. SUPAHYBRID_DEMO_JSON=demo.json SUPABASE_JWT_SECRET=... \\
         locust -f tests/load/locustfile.py --host http://127.0.0.1:8000
 
