@@ -53,18 +53,18 @@ class Service:
     data: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.kind}: {display_url(self.url)} ({self.origin})"
+        text = f"{self.kind} at {display_url(self.url)}: {self.origin}"
         return f"{text}; {self.data}" if self.data else text
 
 
-_started: list[Any] = []
+_started: list[tuple[Any, Service]] = []
 _used: dict[str, Service] = {}
 
 
 def display_url(url: str) -> str:
     """``url`` with any password replaced by ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
@@ -137,7 +137,8 @@ def _redis_answers(address: tuple[str, int]) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -160,7 +161,7 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
         pids = [int(pid) for pid in json.loads(path.read_text())]
     except (OSError, ValueError, TypeError):
         return []
-    dead = [pid for pid in pids if not _alive(pid)]
+    dead = [pid for pid in pids if not pid_alive(pid)]
     if dead:
         path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
     return dead
@@ -217,12 +218,12 @@ def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "po
             forget_dead_handles(data_dir)
         server = get_server(data_dir, cleanup_mode="stop")
         where = f"data kept in {data_dir}"
-    _started.append(server)
     url = server.get_uri(dbname)
     os.environ["DATABASE_URL"] = url
     _used["postgres"] = Service(
         "PostgreSQL", url, f"embedded, started (pid {server.get_pid()})", where
     )
+    _started.append((server, _used["postgres"]))
     return url
 
 
@@ -241,7 +242,6 @@ def redis_url(*, probe: bool) -> str:
 
         server = ValkeyServer()
         server.start()
-        _started.append(server)
         url = f"redis://127.0.0.1:{server.port}/0"
         _used["redis"] = Service(
             "Redis",
@@ -249,20 +249,27 @@ def redis_url(*, probe: bool) -> str:
             f"embedded Valkey, started (pid {server.pid})",
             f"data in {server.data_dir}, deleted when it stops",
         )
+        _started.append((server, _used["redis"]))
     os.environ["REDIS_URL"] = url
     return url
 
 
-def stop_all() -> None:
-    """Stop every server this process started (they also stop at interpreter exit)."""
+def stop_all() -> list[Service]:
+    """Stop every server this process started (they also stop at interpreter exit).
+
+    Returns the servers stopped.
+    """
+    stopped = []
     while _started:
-        server = _started.pop()
+        server, service = _started.pop()
         with contextlib.suppress(Exception):
             if hasattr(server, "cleanup"):
                 server.cleanup()
             else:
                 server.stop()
+        stopped.append(service)
     _used.clear()
+    return stopped
 
 
 PGBOUNCER_INSTALL_HINT = (
