@@ -162,6 +162,7 @@ def example_env(database_url: str, **extra: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "load-test-secret-key-that-is-long-enough-for-django-checks",
         "SUPABASE_JWT_SECRET": "load-test-jwt-secret-with-at-least-32-characters",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONPATH": str(EXAMPLE),
+        # locust imports tests.load.tokens: this project's tests, whatever the directory.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(EXAMPLE), os.environ.get("PYTHONPATH")])),
         **extra,
     }
