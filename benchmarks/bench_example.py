@@ -43,7 +43,7 @@ def _first_campaign_id(base: str, headers: dict[str, str]) -> str:
 def run(quick: bool) -> str:
     os.environ["SUPABASE_JWT_SECRET"] = JWT_SECRET  # the server and the tokens agree
     common.django_setup()
-    from tests.load.tokens import mint
+    mint = common.example_load_module("tokens").mint
 
     admin = _demo_admin()
     auth = {"Authorization": f"Bearer {mint(admin)}", "Content-Type": "application/json"}

@@ -14,8 +14,8 @@ TITLE = "Load test (locust, 200 users)"
 
 
 def run(quick: bool) -> str:
-    from tests.load.harness import example_env, run_load
-
+    harness = common.example_load_module("harness")
+    example_env, run_load = harness.example_env, harness.run_load
     env = example_env(os.environ["DATABASE_URL"])
     os.environ["SUPABASE_JWT_SECRET"] = env["SUPABASE_JWT_SECRET"]
     common.django_setup()

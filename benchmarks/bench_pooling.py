@@ -110,7 +110,7 @@ def _plot(rows: list[tuple[str, str, float, float, int]]) -> str:
 
 
 def run(quick: bool) -> str:
-    import devservices
+    from scripts import devservices
 
     seconds = 2 if quick else 4
     direct_url = _database("pooling")

@@ -7,6 +7,7 @@ the same machine; absolute numbers are shown for context only.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,9 +40,10 @@ def ensure_services() -> None:
     A server on the default local port gets a dedicated ``supahybrid_bench`` database; the
     database a ``DATABASE_URL`` names is created when it does not exist yet.
     """
-    import devservices
     import psycopg
     from psycopg import sql
+
+    from scripts import devservices
 
     url = devservices.postgres_url(probe=True, dbname=BENCH_DB)
     params = psycopg.conninfo.conninfo_to_dict(url)
@@ -54,6 +57,21 @@ def ensure_services() -> None:
             if not exists:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     devservices.redis_url(probe=True)
+
+
+def example_load_module(name: str) -> ModuleType:
+    """``example_project/tests/load/<name>.py``, the example's load test support, by path.
+
+    The example's ``tests`` package cannot be imported beside the library's own ``tests``.
+    """
+    path = EXAMPLE / "tests" / "load" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_load_{name}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being made
+    spec.loader.exec_module(module)
+    return module
 
 
 def django_setup(settings_module: str = "benchmarks.settings") -> None:

@@ -25,9 +25,3 @@ def signing_keys(supahybrid_signing_keys: dict[str, SigningKey]) -> dict[str, Si
 def jwks_server(supahybrid_jwks_server: JWKSServer) -> JWKSServer:
     return supahybrid_jwks_server
 
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    # Stop the embedded servers this process started (if any), leaving nothing running.
-    import devservices
-
-    devservices.stop_all()

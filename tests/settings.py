@@ -1,8 +1,13 @@
-"""Settings for the library's test suite: real PostgreSQL and Redis, found or started."""
+"""Settings for the library's test suite: real PostgreSQL and Redis from the environment.
+
+``DATABASE_URL`` and ``REDIS_URL`` name the servers; by default a PostgreSQL and a Redis on
+their usual local ports. ``python3 scripts/dev.py test`` finds or starts servers and sets
+both variables.
+"""
 
 from __future__ import annotations
 
-import devservices
+import os
 
 from django_supahybrid.cache import cache_config
 from django_supahybrid.db import database_config
@@ -11,8 +16,8 @@ SECRET_KEY = "tests-only-secret-key"
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
-_DATABASE_URL = devservices.postgres_url(probe=True, dbname="supahybrid")
-_REDIS_URL = devservices.redis_url(probe=True)
+_DATABASE_URL = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/supahybrid"
+_REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 _default = database_config(_DATABASE_URL)
 DATABASES = {

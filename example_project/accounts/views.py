@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.api import APIMixin, document
+from core.api import APIMixin
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import profile_of
 from accounts.serializers import ProfileSerializer
-from django_supahybrid.authentication.tokens import SupabaseClaims
-from django_supahybrid.authentication.users import subs_of_user
+from django_supahybrid.authentication import SupabaseClaims, subs_of_user
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class ProfileView(APIMixin, APIView):
     """The caller's profile; ``organization`` and ``role`` are null without a profile."""
 
-    @document(responses=ProfileSerializer, tags=["auth"])
+    @extend_schema(responses=ProfileSerializer, tags=["auth"])
     def get(self, request: Request) -> Response:
         user: Any = request.user
         profile = profile_of(user)

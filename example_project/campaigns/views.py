@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from accounts.permissions import CampaignRolePermission, IsOrganizationMember
-from core.api import APIMixin, document
+from core.api import APIMixin
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from notifications.services import notify_campaign_created, notify_status_changed
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from campaigns.models import Campaign, CampaignStatus, Constituency, District, VoterInteraction
 from campaigns.serializers import (
@@ -84,7 +86,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-@document(tags=["campaigns"])
+@extend_schema(tags=["campaigns"])
 class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
     """Campaigns of the caller's organization. Role rules: ``accounts.permissions``.
 
@@ -105,9 +107,28 @@ class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[C
             campaigns = filter_campaigns(campaigns, self.request.query_params)
         return campaigns
 
-    @document(parameters=_LIST_PARAMETERS)
+    @extend_schema(parameters=_LIST_PARAMETERS)
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        responses={201: CampaignSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="The new campaign's URL.",
+            )
+        ],
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().create(request, *args, **kwargs)
+
+    def get_success_headers(self, data: Any) -> dict[str, str]:
+        # 201 Created says where the new campaign lives.
+        return {"Location": reverse("campaign-detail", args=[data["id"]], request=self.request)}
 
     def perform_create(self, serializer: BaseSerializer[Campaign], **extra: Any) -> None:
         with transaction.atomic():
@@ -124,7 +145,7 @@ class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[C
             if campaign.status != previous:
                 notify_status_changed(campaign, self.request.user, previous)
 
-    @document(request=None, responses=VoteSerializer)
+    @extend_schema(request=None, responses=VoteSerializer)
     @action(detail=True, methods=["post"])
     def vote(self, request: Request, pk: str) -> Response:
         """Add one vote, atomically; answers the new ``vote_count``."""
@@ -135,8 +156,8 @@ class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[C
             raise NotFound() from None  # deleted since get_object()
         return Response({"vote_count": count})
 
-    @document(methods=["GET"], request=None, responses=VoterInteractionSerializer(many=True))
-    @document(
+    @extend_schema(methods=["GET"], request=None, responses=VoterInteractionSerializer(many=True))
+    @extend_schema(
         methods=["POST"],
         request=VoterInteractionSerializer,
         responses={201: VoterInteractionSerializer},
@@ -160,7 +181,7 @@ class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[C
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@document(tags=["reference"])
+@extend_schema(tags=["reference"])
 class DistrictViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[District]):
     """Electoral districts (reference data, readable by every signed-in user)."""
 
@@ -169,7 +190,7 @@ class DistrictViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[District]):
     pk_type = int
 
 
-@document(tags=["reference"])
+@extend_schema(tags=["reference"])
 class ConstituencyViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[Constituency]):
     """Constituencies; ``?district=<id>`` keeps one district's."""
 
@@ -183,6 +204,6 @@ class ConstituencyViewSet(APIMixin, viewsets.ReadOnlyModelViewSet[Constituency])
             constituencies = constituencies.filter(district_id=district)
         return constituencies
 
-    @document(parameters=[OpenApiParameter("district", int)])
+    @extend_schema(parameters=[OpenApiParameter("district", int)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)

@@ -2,8 +2,8 @@
 
 | variable | default |
 |---|---|
-| ``DATABASE_URL`` | an embedded PostgreSQL kept in ``example_project/.data/`` |
-| ``REDIS_URL`` | an embedded Valkey server started for the process |
+| ``DATABASE_URL`` | required (``postgresql://user:password@host:port/name``) |
+| ``REDIS_URL`` | required (``redis://host:port/db``) |
 | ``SUPABASE_URL`` | ``http://127.0.0.1:54321`` (the Supabase CLI's local URL) |
 | ``SUPABASE_JWT_SECRET`` | a development secret, in debug mode only |
 | ``SUPABASE_JWKS_URL`` | ``<SUPABASE_URL>/auth/v1/.well-known/jwks.json`` |
@@ -11,29 +11,27 @@
 | ``SUPAHYBRID_DB_POOL_SIZE`` | ``4`` (connections per process, with a pool) |
 | ``SUPAHYBRID_DB_MODE`` | detected from the URL; ``transaction`` for a self-hosted PgBouncer |
 | ``DJANGO_SECRET_KEY`` | a development key, in debug mode only |
-| ``DJANGO_DEBUG`` | ``true`` |
+| ``DJANGO_DEBUG`` | ``false`` |
 | ``ALLOWED_HOSTS`` | ``localhost,127.0.0.1,[::1]`` (comma-separated) |
 | ``NOTIFICATION_STREAM_KEEPALIVE`` | ``15`` (seconds) |
 | ``DJANGO_SECURE_SSL_REDIRECT`` | ``false`` (debug off only; the proxy redirects) |
 | ``DJANGO_HSTS_SECONDS`` | ``3600`` (debug off only) |
 | ``DJANGO_HSTS_INCLUDE_SUBDOMAINS``, ``DJANGO_HSTS_PRELOAD`` | ``false`` (debug off only) |
 
-docs/example.md describes each, and what changes when ``DJANGO_DEBUG`` is off.
+docs/example.md describes each, and what changes when ``DJANGO_DEBUG`` is off. Nothing
+here finds or starts a server: in the repository, ``python3 scripts/dev.py serve`` does,
+and prints the variables to export for ``manage.py`` run by hand.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
-import devservices
 from django.core.exceptions import ImproperlyConfigured
 
 from django_supahybrid.cache import cache_config
 from django_supahybrid.db import database_config
-
-BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -43,7 +41,15 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-DEBUG = _env_bool("DJANGO_DEBUG", True)
+def _required(name: str, example: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set, for example {name}={example}")
+    return value
+
+
+# Off unless asked for: debug mode trusts the public development secrets below.
+DEBUG = _env_bool("DJANGO_DEBUG", False)
 
 _DEV_SECRET_KEY = "django-insecure-example-project-development-only"
 _DEV_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long"
@@ -112,12 +118,16 @@ def _database_options() -> dict[str, Any]:
 
 DATABASES = {
     "default": database_config(
-        devservices.postgres_url(probe=False, data_dir=BASE_DIR / ".data" / "postgres"),
+        _required("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/example"),
         **_database_options(),
     )
 }
 
-CACHES = {"default": cache_config(devservices.redis_url(probe=False), key_prefix="example")}
+CACHES = {
+    "default": cache_config(
+        _required("REDIS_URL", "redis://127.0.0.1:6379/0"), key_prefix="example"
+    )
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
@@ -146,9 +156,26 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONObjectParser"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "django_supahybrid.pagination.StandardPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+}
+
+# The OpenAPI document at /api/schema/ (drf-spectacular).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Campaigns API",
+    "DESCRIPTION": (
+        "Campaigns, votes, voter interactions and notifications of the caller's "
+        "organization. Sign in with Supabase Auth and send its access token as "
+        "`Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_errors_and_limits",
+    ],
 }
 
 # Seconds without a notification after which GET /api/notifications/stream/ sends a

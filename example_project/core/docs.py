@@ -14,13 +14,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.http import require_GET
 
-__all__ = ["SCHEMA_SETTINGS", "docs_asset", "docs_page"]
-
-SCHEMA_SETTINGS = {
-    "TITLE": "django-supahybrid example API",
-    "DESCRIPTION": "Campaigns, voter interactions and notifications, scoped by organization.",
-    "VERSION": "1.0.0",
-}
+__all__ = ["docs_asset", "docs_page"]
 
 _ASSETS = {
     "swagger-ui.css": "text/css",
@@ -33,7 +27,7 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>Example API</title>
+<title>Campaigns API</title>
 <link rel="stylesheet" href="{assets}swagger-ui.css">
 <link rel="icon" type="image/png" href="{assets}favicon-32x32.png">
 </head>

@@ -1,7 +1,10 @@
 """Every error answer is JSON: ``{"detail": <message>, "code": <code>}``.
 
-Validation errors add ``"errors"``, the per-field messages. Request bodies that cannot be
-read (malformed JSON, too large) are 400s, never 500s.
+Validation errors (400) say ``"detail": "Invalid input.", "code": "invalid"`` and add
+``"errors"``, the messages per field. Every other error (401, 403, 404, 405, ...) keeps
+its own ``detail`` and ``code``: an authentication failure's code is the library's refusal
+code (``expired``, ``malformed``, ...). Request bodies that cannot be read (malformed
+JSON, too large) are 400s, never 500s.
 """
 
 from __future__ import annotations
@@ -31,18 +34,30 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
+def _message(data: Any) -> dict[str, str] | None:
+    """``{"detail", "code"}`` from DRF's body of a non-validation error, if it has one.
+
+    DRF answers ``{"detail": <message>}`` for a string detail, and the detail itself when
+    it is a dict: ``SupabaseJWTAuthentication`` raises ``{"detail": ..., "code": ...}``.
+    """
+    if not isinstance(data, dict) or "detail" not in data:
+        return None
+    detail = data["detail"]
+    code = data.get("code") or getattr(detail, "code", None) or "error"
+    return {"detail": str(detail), "code": str(code)}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with one body shape for every error."""
-    response = exception_handler(_translate(exc), context)
+    exc = _translate(exc)
+    response = exception_handler(exc, context)
     if response is None:
         return None
-    data = response.data
-    if isinstance(data, dict) and set(data) == {"detail"}:
-        detail = data["detail"]
-        code = getattr(detail, "code", None) or "error"
-        response.data = {"detail": str(detail), "code": code}
+    message = None if isinstance(exc, exceptions.ValidationError) else _message(response.data)
+    if message is not None:
+        response.data = message
     else:
-        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": data}
+        response.data = {"detail": "Invalid input.", "code": "invalid", "errors": response.data}
     return response
 
 

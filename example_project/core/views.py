@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-
-from core.api import document
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -55,7 +53,7 @@ class HealthView(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
-    @document(tags=["health"], responses={200: _HEALTH_SCHEMA, 503: _HEALTH_SCHEMA})
+    @extend_schema(tags=["health"], responses={200: _HEALTH_SCHEMA, 503: _HEALTH_SCHEMA})
     def get(self, request: Request) -> Response:
         checks = {"database": _database_ok(), "cache": _cache_ok()}
         failed = [name for name, ok in checks.items() if not ok]

@@ -20,6 +20,18 @@ if TYPE_CHECKING:
     from campaigns.models import Campaign
 
 
+_TITLE_LENGTH = Notification._meta.get_field("title").max_length or 200
+
+
+def fit(text: str, length: int = _TITLE_LENGTH) -> str:
+    """``text`` cut to ``length`` characters, ending with an ellipsis when cut.
+
+    Titles are made from campaign names, which may be as long as a title: every derived
+    text must fit its column, or a valid request would fail on the insert.
+    """
+    return text if len(text) <= length else text[: length - 1].rstrip() + "\u2026"
+
+
 def _notify(
     recipient_ids: Iterable[Any], campaign: Campaign, kind: str, title: str, body: str
 ) -> list[Notification]:
@@ -28,7 +40,7 @@ def _notify(
             recipient_id=recipient_id,
             organization_id=campaign.organization_id,
             kind=kind,
-            title=title,
+            title=fit(title),
             body=body,
         )
         for recipient_id in recipient_ids

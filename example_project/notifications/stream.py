@@ -26,12 +26,12 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from core.api import APIMixin, document
+from core.api import APIMixin
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from django_supahybrid.realtime import Listener, channel_name, listen
@@ -130,7 +130,7 @@ async def _asgi_stream(listener: Listener) -> AsyncIterator[str]:
         stop.set()
 
 
-@document(tags=["notifications"])
+@extend_schema(tags=["notifications"])
 class NotificationStreamView(APIMixin, APIView):
     """Server-sent events of the caller's notifications created from now on.
 
@@ -145,7 +145,7 @@ class NotificationStreamView(APIMixin, APIView):
         # EventSource asks for text/event-stream only: errors are still answered in JSON.
         return super().perform_content_negotiation(request, force=True)
 
-    @document(
+    @extend_schema(
         responses={
             (200, "text/event-stream"): OpenApiResponse(
                 OpenApiTypes.STR, description="An endless stream of server-sent events."

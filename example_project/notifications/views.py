@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from core.api import APIMixin, document
+from core.api import APIMixin
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -27,7 +27,7 @@ class NotificationFeedPagination(FeedCursorPagination):
     ordering = ("-created_at", "-id")
 
 
-@document(tags=["notifications"])
+@extend_schema(tags=["notifications"])
 class NotificationViewSet(
     APIMixin,
     OrganizationScopedMixin,
@@ -40,7 +40,7 @@ class NotificationViewSet(
     serializer_class = NotificationSerializer
     pagination_class = NotificationFeedPagination
 
-    @document(
+    @extend_schema(
         request=None,
         responses=NotificationSerializer,
         parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
@@ -54,7 +54,7 @@ class NotificationViewSet(
             notification.save(update_fields=["is_read", "updated_at"])
         return Response(self.get_serializer(notification).data)
 
-    @document(request=None, responses=ReadAllSerializer)
+    @extend_schema(request=None, responses=ReadAllSerializer)
     @action(detail=False, methods=["post"], url_path="read-all")
     def read_all(self, request: Request, *args: Any) -> Response:
         """Mark every unread notification of the caller read; answers how many changed."""

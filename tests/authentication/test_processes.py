@@ -54,7 +54,7 @@ def worker(configure: Configure) -> Iterator[Worker]:
     env = {
         **os.environ,
         "DATABASE_URL": pgtools.url(),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+        "PYTHONPATH": str(ROOT),
         "SUPAHYBRID_JSON": json.dumps(supahybrid),
     }
     proc = subprocess.Popen(

@@ -26,7 +26,7 @@ def _run(jobs: list[tuple[str, int]], pk: int) -> list[dict[str, int]]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "example_project")]),
+        "PYTHONPATH": str(ROOT),
     }
     db_name = connection.settings_dict["NAME"]
     procs = [

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-import devservices
 import psycopg
 import pytest
 from django.contrib.auth.models import Permission
@@ -19,6 +18,7 @@ from django.db.utils import Error as DjangoDatabaseError
 
 from django_supahybrid.checks.db import _check_transaction_mode
 from django_supahybrid.db import database_config
+from scripts import devservices
 from tests.support import pgtools
 
 pytestmark = pytest.mark.django_db
