@@ -22,7 +22,7 @@ from django_supahybrid.tenancy.scoping import (
     require_declaration,
 )
 
-__all__ = ["OrganizationQuerySet", "is_scoped_model", "scoped_prefetches"]
+__all__ = ["OrganizationQuerySet", "is_scoped_model", "scoped_prefetches", "visible_rows"]
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -140,15 +140,16 @@ def scoped_prefetches(
             if last and isinstance(entry, Prefetch):
                 result.append(_scoped_prefetch_object(entry, target, user))
             elif prefix not in seen and is_scoped_model(target):
-                result.append(Prefetch(prefix, queryset=_scoped_all(target, user)))
+                result.append(Prefetch(prefix, queryset=visible_rows(target, user)))
             elif last:
                 result.append(prefix)
             seen.add(prefix)
     return result
 
 
-def _scoped_all(target: type[models.Model], user: Any) -> models.QuerySet[Any]:
-    queryset: Any = target._default_manager.all()
+def visible_rows(model: type[models.Model], user: Any) -> models.QuerySet[Any]:
+    """``model``'s default manager narrowed with ``for_user(user)``; ``model`` must be scoped."""
+    queryset: Any = model._default_manager.all()
     scoped: models.QuerySet[Any] = queryset.for_user(user)
     return scoped
 
@@ -158,7 +159,7 @@ def _scoped_prefetch_object(
 ) -> Prefetch[Any]:
     queryset = entry.queryset
     if queryset is None and is_scoped_model(target):
-        queryset = _scoped_all(target, user)
+        queryset = visible_rows(target, user)
     elif isinstance(queryset, OrganizationQuerySet):
         queryset = queryset.for_user(user)
     return Prefetch(entry.prefetch_through, queryset=queryset, to_attr=entry.to_attr)
