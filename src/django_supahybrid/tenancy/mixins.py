@@ -55,7 +55,9 @@ class OrganizationScopedMixin:
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         """The view's serializer, its related fields limited to the user's rows."""
         serializer = super().get_serializer(*args, **kwargs)  # type: ignore[misc]
-        scope_related_fields(serializer, self.request.user, self._found_rows())
+        # Schema generators build views without a request: no user, no rows.
+        user = getattr(self.request, "user", None)
+        scope_related_fields(serializer, user, self._found_rows())
         return serializer
 
     def _found_rows(self) -> FoundRows:
