@@ -109,6 +109,31 @@ def test_e022_invalid_relations() -> None:
         assert "prefetch_related entry 'nothing' is invalid" in text
 
 
+def test_e027_prefetch_with_a_plain_queryset_of_a_scoped_model() -> None:
+    with isolate_apps("tests.testapp") as apps:
+        scoping = type(
+            "Scoping",
+            (),
+            {
+                "organization": "organization",
+                "prefetch_related": (
+                    models.Prefetch("tags", queryset=models.QuerySet(Tag)),
+                    models.Prefetch("tags", queryset=Tag.objects.order_by("name"), to_attr="t"),
+                    models.Prefetch("organization", queryset=models.QuerySet(Organization)),
+                    models.Prefetch("tags"),
+                    "tags",
+                ),
+            },
+        )
+        model = _scoped_model("PlainPrefetch", scoping, tags=models.ManyToManyField(Tag))
+        messages = _check(apps)
+        assert _ids(messages) == ["supahybrid.E027"] * 2
+        assert all(m.obj is model for m in messages)
+        assert "Prefetch('tags') has a plain QuerySet of testapp.Tag" in messages[0].msg
+        assert "Tag.objects" in messages[0].hint
+        assert "Prefetch('organization')" in messages[1].msg
+
+
 @pytest.mark.parametrize(
     ("resolver", "problem"),
     [

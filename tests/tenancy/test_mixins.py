@@ -163,6 +163,9 @@ def test_plain_organization_field_cannot_move_a_row_to_another_tenant(world: Wor
     )
     assert moved.status_code == 400
     assert Campaign.objects.get(pk=world.campaign_a.pk).organization == world.org_a
+    own = client.post(url, {"name": "p", "organization": world.org_a.pk}, format="json")
+    assert own.status_code == 201
+    assert Campaign.objects.get(name="p").organization == world.org_a
 
 
 def test_superuser_may_create_anywhere_only_with_the_opt_in(
@@ -192,9 +195,11 @@ def test_interactions_reached_through_the_campaign(world: World) -> None:
     assert VoterInteraction.objects.filter(note="x").count() == 0
 
 
-def test_write_check_catches_an_unscoped_serializer_field(world: World) -> None:
+def test_write_check_catches_a_row_moved_by_the_view(world: World) -> None:
     client = client_for(world.alice)
     url = "/scoping/unsafe-interactions/"
+    own = client.patch(f"{url}{world.interaction_a.pk}/", {"note": "kept"}, format="json")
+    assert own.status_code == 200
     body = {"campaign": world.campaign_b.pk, "note": "planted"}
     response = client.post(url, body, format="json")
     assert response.status_code == 400

@@ -14,8 +14,10 @@ from tests.support.tenancy import PROFILE, World
 from tests.testapp.models import (
     Campaign,
     CampaignWithInteractions,
+    Constituency,
     Notification,
     Organization,
+    Tag,
     VoterInteraction,
 )
 
@@ -187,3 +189,45 @@ def test_unscoped_hops_stay_plain(world: World) -> None:
     assert intermediate.prefetch_to == "district"
     assert isinstance(last, Prefetch)
     assert last.queryset is None
+
+
+def test_declared_prefetch_with_a_plain_queryset_of_a_scoped_model_is_refused(
+    world: World,
+) -> None:
+    # A plain QuerySet cannot be narrowed with for_user(): it would bring every tenant's tags.
+    entry = Prefetch("tags", queryset=models.QuerySet(Tag))
+    with pytest.raises(ImproperlyConfigured) as refused:
+        scoped_prefetches(Campaign, [entry], world.alice)
+    message = str(refused.value)
+    assert "testapp.Campaign.Scoping.prefetch_related" in message
+    assert "Prefetch('tags')" in message
+    assert "plain QuerySet of testapp.Tag" in message
+    assert "Tag.objects" in message
+
+
+def test_a_model_declaring_a_plain_prefetch_fails_instead_of_leaking(world: World) -> None:
+    world.campaign_a.tags.add(world.tag_b)
+    with isolate_apps("tests.testapp"):
+
+        class PlainPrefetchCampaign(Campaign):
+            class Meta:
+                proxy = True
+                app_label = "testapp"
+
+            class Scoping:
+                organization = "organization"
+                prefetch_related = (Prefetch("tags", queryset=models.QuerySet(Tag)),)
+
+        queryset = PlainPrefetchCampaign.objects.with_relations()
+        with pytest.raises(ImproperlyConfigured, match=r"PlainPrefetchCampaign\.Scoping"):
+            queryset.for_user(world.alice)
+
+
+def test_plain_querysets_of_unscoped_models_are_kept(world: World) -> None:
+    constituencies = Constituency.objects.order_by("-id")
+    [entry] = scoped_prefetches(
+        Campaign, [Prefetch("constituency", queryset=constituencies)], world.alice
+    )
+    assert isinstance(entry, Prefetch)
+    assert entry.queryset is not None
+    assert entry.queryset.query.order_by == ("-id",)

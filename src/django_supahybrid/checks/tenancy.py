@@ -10,12 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Prefetch
 from django.db.models.constants import LOOKUP_SEP
 from django.utils.module_loading import import_string
 
 from django_supahybrid.checks._base import with_settings
 from django_supahybrid.conf import SupaHybridSettings
-from django_supahybrid.tenancy.querysets import is_scoped_model
+from django_supahybrid.tenancy.querysets import is_scoped_model, plain_prefetch_problem
 from django_supahybrid.tenancy.scoping import declaration_of, relation_path
 
 __all__ = ["check_scoping"]
@@ -143,7 +144,8 @@ def _check_model(model: type[models.Model]) -> list[checks.CheckMessage]:
                     id="supahybrid.E021",
                 )
             )
-    for kind, lookup in _relation_lookups(decl.select_related, decl.prefetch_related):
+    for kind, entry in _relation_lookups(decl.select_related, decl.prefetch_related):
+        lookup = entry if isinstance(entry, str) else entry.prefetch_through
         try:
             if kind == "select_related":
                 hops = relation_path(model, lookup, single_valued=True)
@@ -153,6 +155,7 @@ def _check_model(model: type[models.Model]) -> list[checks.CheckMessage]:
             problem = str(exc)
         else:
             if len(hops) == len(lookup.split(LOOKUP_SEP)):
+                messages += _check_prefetch_queryset(model, entry, hops[-1])
                 continue
             problem = "it does not end at a relation."
         messages.append(
@@ -169,9 +172,19 @@ def _check_model(model: type[models.Model]) -> list[checks.CheckMessage]:
 
 def _relation_lookups(
     select_related: tuple[str, ...], prefetch_related: tuple[Any, ...]
-) -> list[tuple[str, str]]:
-    lookups = [("select_related", lookup) for lookup in select_related]
-    for entry in prefetch_related:
-        lookup = entry if isinstance(entry, str) else entry.prefetch_through
-        lookups.append(("prefetch_related", lookup))
+) -> list[tuple[str, Any]]:
+    lookups: list[tuple[str, Any]] = [("select_related", lookup) for lookup in select_related]
+    lookups += [("prefetch_related", entry) for entry in prefetch_related]
     return lookups
+
+
+def _check_prefetch_queryset(
+    model: type[models.Model], entry: Any, target: type[models.Model]
+) -> list[checks.CheckMessage]:
+    if not isinstance(entry, Prefetch):
+        return []
+    problem = plain_prefetch_problem(model, entry, target)
+    if problem is None:
+        return []
+    message, hint = problem
+    return [checks.Error(message, hint=hint, obj=model, id="supahybrid.E027")]

@@ -7,7 +7,8 @@ The pieces:
 - :class:`OrganizationQuerySet` (``querysets``): ``for_user()`` and ``with_relations()``;
 - :class:`OrganizationScopedMixin` (``mixins``): the DRF view mixin for scoped writes;
 - :class:`ScopedPrimaryKeyRelatedField` and :class:`UserOrganizationField` (``relations``):
-  serializer relations limited to the caller's organizations.
+  serializer relations limited to the caller's organizations; :func:`scope_related_fields`
+  and :func:`check_related_rows` keep any serializer's relations inside them.
 
 ``django_supahybrid.querysets`` and ``django_supahybrid.mixins`` re-export the two names
 most projects import.
@@ -21,6 +22,8 @@ from django_supahybrid.tenancy.querysets import OrganizationQuerySet, is_scoped_
 from django_supahybrid.tenancy.relations import (
     ScopedPrimaryKeyRelatedField,
     UserOrganizationField,
+    check_related_rows,
+    scope_related_fields,
 )
 from django_supahybrid.tenancy.scoping import ScopingDeclaration, declaration_of
 
@@ -30,8 +33,10 @@ __all__ = [
     "ScopedPrimaryKeyRelatedField",
     "ScopingDeclaration",
     "UserOrganizationField",
+    "check_related_rows",
     "declaration_of",
     "is_scoped_model",
+    "scope_related_fields",
     "sees_every_organization",
     "user_organizations",
 ]

@@ -2,8 +2,9 @@
 
 List, retrieve, update and delete see only ``for_user(request.user).with_relations()``,
 so another tenant's id is a 404. Create sets the organization (and the owning user) from
-the request's user, and every write is checked, inside its transaction, to leave the row
-in one of the user's organizations; if not, it is rolled back and answered with a 400.
+the request's user. Every row a write points at through a relation must be visible to the
+user, else 400 before anything is written; and the written row is checked, inside its
+transaction, to be in one of the user's organizations, else it is rolled back (400).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from rest_framework.serializers import BaseSerializer
 
 from django_supahybrid.tenancy.membership import sees_every_organization, user_organizations
 from django_supahybrid.tenancy.querysets import OrganizationQuerySet
+from django_supahybrid.tenancy.relations import (
+    FoundRows,
+    check_related_rows,
+    scope_related_fields,
+)
 from django_supahybrid.tenancy.scoping import require_declaration
 
 __all__ = ["OrganizationScopedMixin"]
@@ -36,10 +42,27 @@ class OrganizationScopedMixin:
     the related row, which a
     :class:`~django_supahybrid.tenancy.relations.ScopedPrimaryKeyRelatedField` keeps
     inside the user's organizations.
+
+    Every related field of the view's serializer looks its ids up in the user's rows
+    (:func:`~django_supahybrid.tenancy.relations.scope_related_fields`), and before a
+    write every other value in ``validated_data`` that points at a row of a scoped model
+    is checked to be visible to the user, with one query per related model.
     """
 
     organization_field: str | None = None
     request: Any
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        """The view's serializer, its related fields limited to the user's rows."""
+        serializer = super().get_serializer(*args, **kwargs)  # type: ignore[misc]
+        # Schema generators build views without a request: no user, no rows.
+        user = getattr(self.request, "user", None)
+        scope_related_fields(serializer, user, self._found_rows())
+        return serializer
+
+    def _found_rows(self) -> FoundRows:
+        found: FoundRows = self.__dict__.setdefault("_supahybrid_found_rows", set())
+        return found
 
     def get_queryset(self) -> models.QuerySet[Any]:
         """The view's queryset, ``for_user(request.user).with_relations()``."""
@@ -128,6 +151,7 @@ class OrganizationScopedMixin:
 
     def _save_inside_tenant(self, serializer: BaseSerializer[Any], values: dict[str, Any]) -> None:
         model: type[models.Model] = serializer.Meta.model  # type: ignore[attr-defined]
+        check_related_rows(serializer, self.request.user, found=self._found_rows(), exclude=values)
         with transaction.atomic(using=router.db_for_write(model)):
             instance = serializer.save(**values)
             visible = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Self, TypeVar
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Prefetch
 from django.db.models.constants import LOOKUP_SEP
@@ -22,7 +23,13 @@ from django_supahybrid.tenancy.scoping import (
     require_declaration,
 )
 
-__all__ = ["OrganizationQuerySet", "is_scoped_model", "scoped_prefetches"]
+__all__ = [
+    "OrganizationQuerySet",
+    "is_scoped_model",
+    "plain_prefetch_problem",
+    "scoped_prefetches",
+    "visible_rows",
+]
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -126,7 +133,11 @@ def scoped_prefetches(
     """``entries`` with every hop that reaches a scoped model narrowed to ``user``.
 
     A string lookup ``"a__b"`` becomes one ``Prefetch`` per hop whose model is scoped, so
-    neither the intermediate nor the final rows can come from another tenant.
+    neither the intermediate nor the final rows can come from another tenant. A
+    ``Prefetch`` of a scoped model whose queryset is a plain ``QuerySet`` (which
+    ``for_user()`` cannot narrow) raises
+    :class:`~django.core.exceptions.ImproperlyConfigured`; see
+    :func:`plain_prefetch_problem`.
     """
     result: list[PrefetchEntry] = []
     seen: set[str] = set()
@@ -138,17 +149,21 @@ def scoped_prefetches(
             prefix = LOOKUP_SEP.join(names[:depth])
             last = depth == len(names)
             if last and isinstance(entry, Prefetch):
+                problem = plain_prefetch_problem(model, entry, target)
+                if problem is not None:
+                    raise ImproperlyConfigured(" ".join(problem))
                 result.append(_scoped_prefetch_object(entry, target, user))
             elif prefix not in seen and is_scoped_model(target):
-                result.append(Prefetch(prefix, queryset=_scoped_all(target, user)))
+                result.append(Prefetch(prefix, queryset=visible_rows(target, user)))
             elif last:
                 result.append(prefix)
             seen.add(prefix)
     return result
 
 
-def _scoped_all(target: type[models.Model], user: Any) -> models.QuerySet[Any]:
-    queryset: Any = target._default_manager.all()
+def visible_rows(model: type[models.Model], user: Any) -> models.QuerySet[Any]:
+    """``model``'s default manager narrowed with ``for_user(user)``; ``model`` must be scoped."""
+    queryset: Any = model._default_manager.all()
     scoped: models.QuerySet[Any] = queryset.for_user(user)
     return scoped
 
@@ -158,7 +173,33 @@ def _scoped_prefetch_object(
 ) -> Prefetch[Any]:
     queryset = entry.queryset
     if queryset is None and is_scoped_model(target):
-        queryset = _scoped_all(target, user)
+        queryset = visible_rows(target, user)
     elif isinstance(queryset, OrganizationQuerySet):
         queryset = queryset.for_user(user)
     return Prefetch(entry.prefetch_through, queryset=queryset, to_attr=entry.to_attr)
+
+
+def plain_prefetch_problem(
+    model: type[models.Model], entry: Prefetch[Any], target: type[models.Model]
+) -> tuple[str, str] | None:
+    """What is wrong, and the fix, when ``entry`` brings rows of ``target`` unscoped.
+
+    ``entry`` is a ``Prefetch`` of ``model``'s ``Scoping`` declaration ending at
+    ``target``. When ``target`` is scoped its queryset must be ``None`` or an
+    :class:`OrganizationQuerySet`: a plain ``QuerySet`` (from ``models.QuerySet(Tag)``
+    or a second, unscoped manager) has no ``for_user()`` and is refused rather than
+    rebuilt, so that the declaration says what runs. ``None`` when nothing is wrong.
+    """
+    queryset = entry.queryset
+    if queryset is None or isinstance(queryset, OrganizationQuerySet):
+        return None
+    if not is_scoped_model(target):
+        return None
+    return (
+        f"{model._meta.label}.Scoping.prefetch_related: Prefetch({entry.prefetch_through!r}) "
+        f"has a plain QuerySet of {target._meta.label}, a scoped model, so it would bring "
+        "the rows of every organization.",
+        f"Build its queryset from {target.__name__}.{target._default_manager.name} (an "
+        "OrganizationQuerySet), which for_user() narrows, or leave it out: "
+        f'Prefetch("{entry.prefetch_through}") is scoped for you.',
+    )
