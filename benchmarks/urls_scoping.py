@@ -10,7 +10,7 @@ from rest_framework.generics import ListAPIView
 
 from django_supahybrid.mixins import OrganizationScopedMixin
 from django_supahybrid.pagination import FeedCursorPagination, StandardPagination
-from tests.scoping_views import NotificationSerializer
+from tests.support.scoping_views import NotificationSerializer
 from tests.testapp.models import Campaign, Notification
 
 

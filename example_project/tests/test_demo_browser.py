@@ -85,13 +85,16 @@ def database_url() -> Iterator[str]:
     name = f"{parts.path.lstrip('/') or 'postgres'}_demo"
     create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with psycopg.connect(base, autocommit=True) as admin:
+    # The maintenance database: DATABASE_URL's own may not exist yet (Django's test runner
+    # only ever creates test_<name>).
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as admin:
         admin.execute(drop)
         admin.execute(create)
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
-        with psycopg.connect(base, autocommit=True) as admin:
+        with psycopg.connect(maintenance, autocommit=True) as admin:
             admin.execute(drop)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import dev
-from tests import pgtools
+from tests.support import pgtools
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_TEST = "example_project/tests/test_health.py"
