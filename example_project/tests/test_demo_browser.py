@@ -578,7 +578,7 @@ def test_api_docs_offline_authorize_and_try_it_out(
         timeout=20,
     )
     assert (
-        "django-supahybrid example API"
+        "Campaigns API"
         in browser.find_element(By.CSS_SELECTOR, ".info .title").text
     )
     # Everything the page loaded came from the server itself.
