@@ -86,4 +86,7 @@ def lock_down_migration(
         return None
     number = (MigrationAutodetector.parse_number(target_leaf[1]) or 0) + 1
     body = {"dependencies": sorted(dependencies), "operations": operations}
-    return type("Migration", (migrations.Migration,), body)(f"{number:04d}_{name}", target)
+    migration: migrations.Migration = type("Migration", (migrations.Migration,), body)(
+        f"{number:04d}_{name}", target
+    )
+    return migration
