@@ -1,4 +1,4 @@
-"""A PostgreSQL server without Supabase's roles, for the "plain PostgreSQL" cases."""
+"""Fixtures: a PostgreSQL server without Supabase's roles, for the "plain PostgreSQL" cases."""
 
 from __future__ import annotations
 
