@@ -44,6 +44,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.utils import load_backend
 
 from django_supahybrid.realtime.transports import reset_detection
 
@@ -292,8 +293,9 @@ def supabase_test_database(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     Created on the server of ``using``, with :func:`install_supabase_test_schema` run
     *before* ``migrate``, so that every table gets the privileges Supabase would give it
     and the project's migrations (lock-downs included) run as they would on Supabase.
-    Dropped afterwards. Needs a transactional test (``django_db(transaction=True)``):
-    a database cannot be created inside a transaction.
+    Dropped afterwards. The alias exists in the calling thread only; pass it as ``using``
+    (``Model.objects.using(alias)``). Needs a transactional test
+    (``django_db(transaction=True)``): a database cannot be created inside a transaction.
     """
     source = connections[using]
     if source.in_atomic_block:
@@ -306,7 +308,10 @@ def supabase_test_database(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     alias = f"supabase_{suffix}"
     with source.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {source.ops.quote_name(name)}")
-    connections.settings[alias] = {**source.settings_dict, "NAME": name}
+    # A connection of this thread only, outside settings.DATABASES: Django's test cases
+    # let such connections be made, and no other test sees the alias.
+    settings_dict = {**source.settings_dict, "NAME": name}
+    connections[alias] = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
     try:
         install_supabase_test_schema(alias)
         call_command("migrate", database=alias, run_syncdb=True, verbosity=0)
@@ -314,6 +319,5 @@ def supabase_test_database(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     finally:
         connections[alias].close()
         del connections[alias]
-        del connections.settings[alias]
         with source.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {source.ops.quote_name(name)} WITH (FORCE)")
