@@ -58,6 +58,19 @@ def test_dry_run_covers_every_app_and_writes_nothing(writable_migrations: Path) 
     assert not (writable_migrations / "0003_lock_down_data_api.py").exists()
 
 
+def test_lock_downs_of_models_that_are_gone_cover_nothing(writable_migrations: Path) -> None:
+    (writable_migrations / "0003_gone.py").write_text(
+        "from django.db import migrations\n\n"
+        "from django_supahybrid.dataapi import LockDownModel, LockDownTables\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    dependencies = [('django_supahybrid', '0002_lock_down_data_api')]\n"
+        "    operations = [LockDownModel('removedmodel'), LockDownTables(['django_session'])]\n"
+    )
+    output = _lockdown("--app", "django_supahybrid", "--dry-run")
+    assert "0004_lock_down_data_api.py" in output
+    assert "'sessions.Session'" not in output  # its table is covered by name
+
+
 def test_app_labels_limit_what_is_covered(writable_migrations: Path) -> None:
     output = _lockdown("auth", "--app", "django_supahybrid", "--dry-run", "--name", "auth_only")
     assert "0003_auth_only.py" in output

@@ -12,15 +12,19 @@ import uuid
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import DatabaseError, connections, transaction
+from django.db.migrations.state import ProjectState
 from django.test import override_settings
 
 from django_supahybrid.authentication.tokens import SupabaseClaims
 from django_supahybrid.authentication.users import resolve_user
 from django_supahybrid.models import SupabaseIdentity
+from django_supahybrid.realtime.operations import EnableRealtimeRLS
 from django_supahybrid.testing import (
+    as_supabase_user,
     assert_data_api_closed,
     make_claims,
     supabase_test_database,
@@ -89,6 +93,30 @@ def test_identity_table_is_closed_and_the_takeover_fails() -> None:
         assert _resolve(alias, other).pk == admin.pk
         call_command("migrate", "django_supahybrid", database=alias, verbosity=0)
         assert_data_api_closed([IDENTITY], using=alias)
+
+
+def test_reading_ones_own_identity_for_policies_keeps_the_takeover_closed() -> None:
+    """The realtime guide's recipe: SELECT for authenticated, each user their own row."""
+    with supabase_test_database() as alias:
+        users = get_user_model().objects.db_manager(alias)
+        admin = users.create_superuser("admin@example.test")
+        SupabaseIdentity.objects.using(alias).create(user=admin, sub=uuid.uuid4())
+        user = users.create_user("user@example.test")
+        own = SupabaseIdentity.objects.using(alias).create(user=user, sub=uuid.uuid4())
+        state = ProjectState.from_apps(apps)
+        own_rows = EnableRealtimeRLS(
+            "django_supahybrid.SupabaseIdentity", user_field="sub", identity=None, broadcast=False
+        )
+        with connections[alias].schema_editor() as editor:
+            editor.execute(f"GRANT SELECT ON {IDENTITY} TO authenticated")
+            own_rows.database_forwards("django_supahybrid", editor, state, state)
+        claims = {"sub": str(own.sub), "role": "authenticated"}
+        with as_supabase_user(claims, using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(f"SELECT user_id FROM {IDENTITY}")
+            assert cursor.fetchall() == [(user.pk,)]
+        with pytest.raises(DatabaseError, match="permission denied"):
+            _take_over(alias, own.sub, admin.pk)
+        assert _resolve(alias, own.sub).pk == user.pk
 
 
 @pytest.mark.django_db(transaction=False)

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from django.apps import apps
-from django.db import connection, connections
+from django.db import connection, connections, models
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import OperationWriter
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from django_supahybrid.dataapi import (
     LockDownModel,
@@ -19,6 +19,7 @@ from django_supahybrid.dataapi import (
     lock_down_sql,
     restore_sql,
 )
+from django_supahybrid.dataapi.operations import model_tables
 from django_supahybrid.testing import install_supabase_test_schema
 from tests.support import pgtools
 from tests.support.routers import MigrateOnlyOn
@@ -232,3 +233,27 @@ def test_base_operation_leaves_tables_to_subclasses() -> None:
         _LockDown().tables("testapp", apps)
     with connection.schema_editor() as editor, pytest.raises(NotImplementedError):
         _LockDown()._allowed_tables("testapp", editor, ProjectState())
+
+
+@isolate_apps("tests.testapp")
+def test_explicit_many_to_many_tables_belong_to_their_own_model() -> None:
+    class Box(models.Model):  # noqa: DJ008
+        items = models.ManyToManyField("Item", through="Placement")
+        tags = models.ManyToManyField("Item", related_name="+")
+
+        class Meta:
+            app_label = "testapp"
+
+    class Item(models.Model):  # noqa: DJ008
+        class Meta:
+            app_label = "testapp"
+
+    class Placement(models.Model):  # noqa: DJ008
+        box = models.ForeignKey(Box, on_delete=models.CASCADE)
+        item = models.ForeignKey(Item, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "testapp"
+
+    assert model_tables(Box) == ["testapp_box", "testapp_box_tags"]
+    assert model_tables(Placement) == ["testapp_placement"]

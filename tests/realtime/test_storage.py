@@ -83,6 +83,7 @@ def test_the_schema_is_partitioned_like_supabases() -> None:
     assert payload["a"] == 1
     assert len(payload["id"]) == 36  # send() adds the message's id
     assert storage.missing_partitions(connection) == []
+    assert storage.watch_partitions(connection) == []  # looked, and found every day
 
 
 def test_missing_partition_is_counted_logged_and_the_rest_keeps_working(
@@ -174,3 +175,9 @@ def test_partition_check_needs_broadcast(conf: dict[str, object]) -> None:
     _execute(f"DROP TABLE {_partition(_today())}")
     with override_settings(SUPAHYBRID=conf):
         assert check_realtime_partitions(databases=["default"]) == []
+
+
+def test_server_warnings_keeps_warnings_only() -> None:
+    with connection.cursor() as cursor, storage.server_warnings(connection) as warnings:
+        cursor.execute("DO $$ BEGIN RAISE NOTICE 'a notice'; RAISE WARNING 'a warning'; END $$")
+    assert warnings == ["a warning"]
