@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.utils import run_formatters
 from django.db.migrations.writer import MigrationWriter
 
 from django_supahybrid.dataapi.writer import DEFAULT_NAME, LockDownError, lock_down_migration
@@ -70,5 +71,6 @@ class Command(BaseCommand):
             self.stdout.write(writer.as_string())
             return
         Path(writer.path).write_text(writer.as_string())
+        run_formatters([writer.path])  # as makemigrations does (black, when installed)
         self.stdout.write(f"Wrote {writer.path} ({tables} operations); apply it with migrate.")
         self.stdout.write(DEFAULT_PRIVILEGES_ADVICE)
