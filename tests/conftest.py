@@ -7,7 +7,11 @@ import pytest
 
 from django_supahybrid.testing import JWKSServer, SigningKey
 
-pytest_plugins = ["django_supahybrid.testing.pytest_plugin", "tests.support.tenancy"]
+pytest_plugins = [
+    "django_supahybrid.testing.pytest_plugin",
+    "tests.support.plain_postgres",
+    "tests.support.tenancy",
+]
 
 
 # Short names for the plugin's fixtures, as the tests have always called them.

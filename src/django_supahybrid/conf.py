@@ -59,6 +59,11 @@ class SupaHybridSettings:
     )
     REALTIME_BROADCAST_PRIVATE: bool = True
     REALTIME_LISTEN_DATABASE: str = "default"
+    REALTIME_PARTITION_CHECK_INTERVAL: int = 600
+
+    # --- Supabase's Data API (the second door) ---
+    DATA_API_SCHEMAS: tuple[str, ...] = ("public", "graphql_public")
+    DATA_API_SHARED_TABLES: tuple[str, ...] = ()
 
     # --- authentication ---
     JWT_SECRET: str | None = dataclasses.field(default=None, repr=False)

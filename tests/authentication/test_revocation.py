@@ -16,8 +16,10 @@ from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from django_supahybrid.authentication.revocation import SupabaseSessionAuthentication
-from django_supahybrid.testing import make_claims, mint_token
+from django_supahybrid.checks.authentication import check_session_table
+from django_supahybrid.testing import install_supabase_test_schema, make_claims, mint_token
 from tests.authentication.conftest import ISSUER, SECRET, SUPABASE_URL, Configure
+from tests.support.roles import alias_as, ensure_role
 
 
 class HighRiskView(APIView):
@@ -38,14 +40,9 @@ pytestmark = [
 
 @pytest.fixture
 def sessions_table(configure: Configure) -> None:
-    """``auth.sessions`` as Supabase creates it (the columns the check reads)."""
+    """``auth.sessions`` as Supabase creates it: RLS on, no policy, owned by its admin role."""
     configure(SESSION_CHECK_TTL=0)
-    with connection.cursor() as cursor:
-        cursor.execute("CREATE SCHEMA IF NOT EXISTS auth")
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS auth.sessions (id uuid PRIMARY KEY, "
-            "user_id uuid NOT NULL, created_at timestamptz, not_after timestamptz)"
-        )
+    install_supabase_test_schema()
 
 
 def _session(sub: uuid.UUID, not_after: str | None = None) -> uuid.UUID:
@@ -151,3 +148,81 @@ def test_missing_table_is_503_not_500(configure: Configure) -> None:
 def test_other_schemes_still_return_none() -> None:
     assert APIClient().get("/high-risk/").status_code == 401
     assert SUPABASE_URL
+
+
+def _grant_sessions(role: str, *, select: bool = True) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT USAGE ON SCHEMA auth TO {role}")
+        verb = "GRANT SELECT ON auth.sessions TO" if select else "REVOKE ALL ON auth.sessions FROM"
+        cursor.execute(f"{verb} {role}")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sessions_table")
+def test_sessions_hidden_by_row_level_security_are_a_503_and_a_warning(
+    configure: Configure, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Supabase's auth.sessions shows a role without BYPASSRLS no row, and no error."""
+    role = ensure_role("supahybrid_test_sessions_reader")
+    _grant_sessions(role)
+    sub = uuid.uuid4()
+    session = _session(sub)
+    with alias_as(role) as alias:
+        configure(SESSION_CHECK_DATABASE=alias, SESSION_CHECK_TTL=0)
+        for _ in range(2):
+            response = _get(sub, session)
+            assert response.status_code == 503  # never session_revoked for everyone
+            assert response.json() == {"detail": "Session could not be checked."}
+        [message] = check_session_table(databases=[alias])
+    logged = [r.getMessage() for r in caplog.records if "Supabase sessions" in r.getMessage()]
+    assert len(logged) == 1  # rate-limited
+    assert f"no policy for role '{role}'" in logged[0]
+    assert "owner is 'supabase_auth_admin'" in logged[0]
+    assert message.id == "supahybrid.W061"
+    assert "SESSION_CHECK_DATABASE): auth.sessions has row level security on" in message.msg
+    assert "BYPASSRLS" in message.hint
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sessions_table")
+def test_a_role_that_bypasses_rls_or_has_a_policy_checks_sessions(configure: Configure) -> None:
+    bypass = ensure_role("supahybrid_test_sessions_bypass", "NOLOGIN BYPASSRLS")
+    reader = ensure_role("supahybrid_test_sessions_reader")
+    _grant_sessions(bypass)
+    _grant_sessions(reader)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE POLICY own_reader ON auth.sessions FOR SELECT TO {reader} USING (true)"
+        )
+    try:
+        for role in (bypass, reader):
+            sub = uuid.uuid4()
+            session = _session(sub)
+            with alias_as(role) as alias:
+                configure(SESSION_CHECK_DATABASE=alias, SESSION_CHECK_TTL=0)
+                assert check_session_table(databases=[alias]) == []
+                assert _get(sub, session).status_code == 200
+                _end(session)
+                assert _get(sub, session).json()["code"] == "session_revoked"
+                assert _get(sub, session).status_code == 401  # visibility is known by now
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP POLICY own_reader ON auth.sessions")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("sessions_table")
+def test_a_role_that_may_not_read_sessions_is_reported(configure: Configure) -> None:
+    role = ensure_role("supahybrid_test_sessions_stranger")
+    _grant_sessions(role, select=False)
+    with alias_as(role) as alias:
+        configure(SESSION_CHECK_DATABASE=alias)
+        [message] = check_session_table(databases=[alias])
+        assert _get(uuid.uuid4(), uuid.uuid4()).status_code == 503
+    assert f"role '{role}' may not read auth.sessions" in message.msg
+
+
+def test_session_table_check_is_quiet_without_auth_sessions(configure: Configure) -> None:
+    configure(SESSION_CHECK_DATABASE="other")
+    assert check_session_table(databases=["other"]) == []
+    assert check_session_table(databases=["default"]) == []  # not the session alias

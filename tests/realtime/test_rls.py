@@ -11,7 +11,8 @@ from django.db import connection, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import OperationWriter
-from django.db.utils import ProgrammingError
+from django.db.utils import DatabaseError, ProgrammingError
+from django.test import override_settings
 
 from django_supahybrid.realtime.operations import (
     AddToRealtimePublication,
@@ -27,9 +28,11 @@ from django_supahybrid.testing.supabase import (
 )
 from tests.support import pgtools
 from tests.support.realtime import member
+from tests.support.roles import ensure_role
+from tests.support.routers import MigrateOnlyOn
 from tests.testapp.models import RtMember, RtNote, RtOrganization, RtTask
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
 IDENTITY = Identity("testapp.RtMember", user_field="user", uuid_field="supabase_id")
 MEMBERSHIP = Membership("testapp.RtMember")
@@ -45,9 +48,9 @@ def _forwards(operation: object, *, using: str = "default") -> None:
         operation.database_forwards("testapp", editor, state, state)  # type: ignore[attr-defined]
 
 
-def _backwards(operation: object) -> None:
+def _backwards(operation: object, *, using: str = "default") -> None:
     state = _state()
-    with connection.schema_editor() as editor:
+    with connections[using].schema_editor() as editor:
         operation.database_backwards("testapp", editor, state, state)  # type: ignore[attr-defined]
 
 
@@ -76,12 +79,14 @@ def publication_cleanup() -> Iterator[None]:
 
 @pytest.mark.usefixtures("publication_cleanup")
 def test_add_to_publication_creates_it_and_reverses() -> None:
-    operation = AddToRealtimePublication("rtnote", replica_identity_full=True)
+    operation = AddToRealtimePublication(
+        "rtnote", replica_identity_full=True, allow_open_table=True
+    )
     _forwards(operation)
     _forwards(operation)  # idempotent: already a member
     assert _published("testapp_rtnote")
     assert _scalar("SELECT relreplident FROM pg_class WHERE relname = 'testapp_rtnote'") == "f"
-    _forwards(AddToRealtimePublication("rttask"))  # the publication exists now
+    _forwards(AddToRealtimePublication("rttask", allow_open_table=True))  # it exists now
     assert _published("testapp_rttask")
     assert _scalar("SELECT relreplident FROM pg_class WHERE relname = 'testapp_rttask'") == "d"
     _backwards(operation)
@@ -97,15 +102,21 @@ def test_add_to_publication_creates_it_and_reverses() -> None:
 def test_publication_for_all_tables_is_left_alone() -> None:
     with connection.cursor() as cursor:
         cursor.execute("CREATE PUBLICATION rt_all FOR ALL TABLES")
-    _forwards(AddToRealtimePublication("rtnote", publication="rt_all"))
+    _forwards(AddToRealtimePublication("rtnote", publication="rt_all", allow_open_table=True))
     assert _published("testapp_rtnote", "rt_all")
 
 
 def test_operations_describe_and_deconstruct() -> None:
     add = AddToRealtimePublication("rtnote")
     assert add.deconstruct() == ("AddToRealtimePublication", ["rtnote"], {})
-    full = AddToRealtimePublication("rtnote", replica_identity_full=True, publication="p")
-    assert full.deconstruct()[2] == {"replica_identity_full": True, "publication": "p"}
+    full = AddToRealtimePublication(
+        "rtnote", replica_identity_full=True, publication="p", allow_open_table=True
+    )
+    assert full.deconstruct()[2] == {
+        "replica_identity_full": True,
+        "publication": "p",
+        "allow_open_table": True,
+    }
     assert add.describe() == "Add rtnote to the supabase_realtime publication"
     assert add.migration_name_fragment == "rtnote_realtime_publication"
     state = ProjectState()
@@ -352,5 +363,99 @@ def test_as_supabase_user_sets_claims_and_role_for_the_transaction_only() -> Non
         assert cursor.fetchone() == ("authenticated",)
     assert (uid, role, email, json.loads(jwt)) == (claims["sub"], "authenticated",
                                                    "a@example.com", claims)  # fmt: skip
-    assert _scalar("SELECT current_user") == "postgres"
+    assert _scalar("SELECT current_user") == connection.settings_dict["USER"]
     assert _scalar("SELECT auth.uid()") is None
+
+
+@pytest.mark.usefixtures("supabase", "publication_cleanup")
+def test_publication_refuses_a_table_without_row_level_security() -> None:
+    """Postgres Changes would stream every row of it to every subscriber."""
+    with pytest.raises(DatabaseError) as refused:
+        _forwards(AddToRealtimePublication("rtnote"))
+    message = str(refused.value)
+    assert "row level security is off" in message
+    assert "EnableRealtimeRLS('rtnote', ...) before AddToRealtimePublication('rtnote')" in message
+    assert "allow_open_table=True" in message
+    assert not _published("testapp_rtnote")
+    rls = EnableRealtimeRLS("rtnote", user_field="recipient", identity=IDENTITY, broadcast=False)
+    _forwards(rls)
+    try:
+        _forwards(AddToRealtimePublication("rtnote"))
+        assert _published("testapp_rtnote")
+    finally:
+        _backwards(rls)
+
+
+@pytest.mark.usefixtures("publication_cleanup")
+def test_publication_of_an_open_table_is_allowed_on_a_plain_postgresql(
+    plain_postgres: str,
+) -> None:
+    """Without Supabase's API roles there is no Realtime to stream it: nothing to refuse."""
+    with connections[plain_postgres].cursor() as cursor:
+        [statement] = AddToRealtimePublication("rtnote").forwards_sql("testapp", _state())
+        cursor.execute("CREATE TABLE IF NOT EXISTS testapp_rtnote (id int PRIMARY KEY)")
+        cursor.execute(statement)
+        cursor.execute(
+            "SELECT count(*) FROM pg_publication_tables WHERE tablename = 'testapp_rtnote'"
+        )
+        assert cursor.fetchone() == (1,)
+        cursor.execute("DROP PUBLICATION supabase_realtime")
+
+
+@pytest.mark.usefixtures("realtime_schema")
+def test_broadcast_policy_without_ownership_says_what_to_do() -> None:
+    """On Supabase postgres does not own realtime.messages: a policy there needs supautils."""
+    migrator = ensure_role("supahybrid_test_migrator")
+    operation = EnableRealtimeRLS("rtnote", user_field="recipient", identity=IDENTITY)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE testapp_rtnote OWNER TO {migrator}")
+        cursor.execute(f"GRANT USAGE ON SCHEMA auth, realtime TO {migrator}")
+    state = _state()
+
+    def migrate_as_migrator() -> None:
+        with connection.schema_editor() as editor:
+            editor.execute(f"SET LOCAL ROLE {migrator}")
+            operation.database_forwards("testapp", editor, state, state)
+
+    try:
+        with pytest.raises(DatabaseError) as refused:
+            migrate_as_migrator()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE testapp_rtnote OWNER TO CURRENT_USER")
+            cursor.execute(f"REVOKE USAGE ON SCHEMA auth, realtime FROM {migrator}")
+    message = str(refused.value)
+    assert f"Cannot change the policies of realtime.messages as role {migrator}" in message
+    assert "must be owner of table messages" in message
+    assert "supautils" in message
+    assert "Run this migration as postgres" in message
+    assert "broadcast=False" in message
+    assert not _scalar("SELECT count(*) FROM pg_policies WHERE tablename = 'testapp_rtnote'")
+
+
+@pytest.mark.usefixtures("supabase", "publication_cleanup")
+def test_routers_decide_where_the_operations_run() -> None:
+    """Like Django's own operations: nothing on a database the routers keep the app off."""
+    operations = [
+        EnableRealtimeRLS("rtnote", user_field="recipient", identity=IDENTITY, broadcast=False),
+        AddToRealtimePublication("rtnote"),
+    ]
+    with override_settings(DATABASE_ROUTERS=[MigrateOnlyOn("testapp", "other")]):
+        for operation in operations:
+            _forwards(operation)
+        assert not _published("testapp_rtnote")
+        assert not _scalar("SELECT relrowsecurity FROM pg_class WHERE relname = 'testapp_rtnote'")
+        install_supabase_test_schema("other")
+        for operation in operations:
+            _forwards(operation, using="other")
+        try:
+            with connections["other"].cursor() as cursor:
+                cursor.execute(
+                    "SELECT relrowsecurity FROM pg_class WHERE relname = 'testapp_rtnote'"
+                )
+                assert cursor.fetchone() == (True,)
+        finally:
+            for operation in reversed(operations):
+                _backwards(operation, using="other")
+            with connections["other"].cursor() as cursor:
+                cursor.execute("DROP PUBLICATION IF EXISTS supabase_realtime")

@@ -26,7 +26,12 @@ from django_supahybrid.authentication import SupabaseJWTAuthentication
 from django_supahybrid.authentication.tokens import SupabaseClaims, TokenError
 from django_supahybrid.conf import SupaHybridSettings, app_settings
 
-__all__ = ["SessionCheckUnavailable", "SupabaseSessionAuthentication", "session_is_active"]
+__all__ = [
+    "SessionCheckUnavailable",
+    "SupabaseSessionAuthentication",
+    "session_is_active",
+    "sessions_table_problem",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,50 @@ _SQL = (
     "SELECT 1 FROM auth.sessions WHERE id = %s AND user_id = %s "
     "AND (not_after IS NULL OR not_after > now())"
 )
+
+
+# Whether the connection's role can see every row of auth.sessions. On Supabase the table
+# has row level security on and no policy (supabase/auth migration 20240612123726): a role
+# without BYPASSRLS that does not own it sees an empty table, and no error.
+_VISIBILITY_SQL = """
+SELECT has_schema_privilege(c.relnamespace, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'),
+  c.relrowsecurity AND NOT (r.rolsuper OR r.rolbypassrls)
+  AND (c.relforcerowsecurity OR NOT pg_has_role(r.oid, c.relowner, 'USAGE'))
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polcmd IN ('r', '*')
+    AND (0 = ANY (p.polroles) OR EXISTS (
+      SELECT 1 FROM unnest(p.polroles) AS pr(oid) WHERE pg_has_role(r.oid, pr.oid, 'USAGE')))),
+  r.rolname::text, pg_get_userbyid(c.relowner)::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_roles r ON r.rolname = current_user
+WHERE n.nspname = 'auth' AND c.relname = 'sessions'
+"""
+#: Aliases whose role was seen to read every row of auth.sessions (checked once).
+_visible: set[str] = set()
+
+
+def sessions_table_problem(using: str) -> str | None:
+    """Why the role of database alias ``using`` cannot check sessions, or ``None``.
+
+    ``None`` also where ``auth.sessions`` does not exist. A role that may not read the
+    table, or that row level security hides its rows from, is a problem: every session
+    would look ended to it.
+    """
+    with connections[using].cursor() as cursor:
+        cursor.execute(_VISIBILITY_SQL)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    readable, hidden, role, owner = row
+    if not readable:
+        return f"role {role!r} may not read auth.sessions"
+    if hidden:
+        return (
+            f"auth.sessions has row level security on and no policy for role {role!r}, which "
+            f"neither owns it (the owner is {owner!r}) nor has BYPASSRLS, so every session "
+            "looks ended to it"
+        )
+    return None
 
 
 class SessionCheckUnavailable(APIException):
@@ -55,10 +104,27 @@ def _query(claims: SupabaseClaims, using: str) -> bool:
         # A savepoint, so a failure does not break a surrounding (ATOMIC_REQUESTS) transaction.
         with transaction.atomic(using=using), connections[using].cursor() as cursor:
             cursor.execute(_SQL, [claims.session_id, claims.sub])
-            return cursor.fetchone() is not None
+            if cursor.fetchone() is not None:
+                return True
+            # No row: ended, unless this role cannot see the table's rows at all.
+            problem = None if using in _visible else sessions_table_problem(using)
     except DatabaseError as exc:
         warn_every(logger, "sessions", "Cannot read auth.sessions on %r: %s", using, exc)
         raise SessionCheckUnavailable from None
+    if problem is not None:
+        warn_every(
+            logger,
+            "sessions-hidden",
+            "Cannot check Supabase sessions on database %r: %s. Answering 503 instead of "
+            "refusing every token; connect SESSION_CHECK_DATABASE as a role with BYPASSRLS "
+            "(Supabase's postgres), or add a SELECT policy on auth.sessions for it "
+            "(system check supahybrid.W061).",
+            using,
+            problem,
+        )
+        raise SessionCheckUnavailable
+    _visible.add(using)
+    return False
 
 
 def session_is_active(claims: SupabaseClaims) -> bool:

@@ -3,7 +3,9 @@
 :func:`register_all` runs from ``AppConfig.ready()``. Ids are ``supahybrid.E0xx`` (errors)
 and ``supahybrid.W0xx`` (warnings), grouped by component: 001-009 settings, 010-019
 authentication, 020-029 tenancy and pagination, 030-039 counters, 040-049 realtime,
-050-059 databases. Every id is documented in ``docs/checks.md`` and never reused.
+050-059 databases, 060-069 Supabase's own schemas as Django's database role sees them (the
+Data API's reach, ``auth.sessions``, ``realtime.messages``; tagged ``database``). Every id
+is documented in ``docs/checks.md`` and never reused.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ def register_all() -> None:
         authentication,
         conf,
         counters,
+        dataapi,
         db,
         realtime,
         tenancy,
@@ -32,3 +35,6 @@ def register_all() -> None:
     checks.register(realtime.check_realtime_models, checks.Tags.models)
     checks.register(db.check_databases)
     checks.register(db.check_database_budget, checks.Tags.database)
+    checks.register(dataapi.check_data_api, checks.Tags.database)
+    checks.register(authentication.check_session_table, checks.Tags.database)
+    checks.register(realtime.check_realtime_partitions, checks.Tags.database)

@@ -1,20 +1,25 @@
-"""System checks for the authentication settings (ids E010 to E019 and W010 to W019)."""
+"""System checks for the authentication settings (ids E010 to E019 and W010 to W019).
+
+``supahybrid.W061`` (the revocation check's view of ``auth.sessions``) reads the database,
+so it is tagged ``database`` and numbered with the other checks of Supabase's own schemas.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
+from django.db import connections, models
 
 from django_supahybrid.checks._base import with_settings
 from django_supahybrid.checks.db import web_processes
 from django_supahybrid.conf import SupaHybridSettings
 
-__all__ = ["check_authentication"]
+__all__ = ["check_authentication", "check_session_table"]
 
 _MIDDLEWARE = "django_supahybrid.authentication.SupabaseAuthenticationMiddleware"
 _PER_PROCESS_BACKENDS = {
@@ -148,3 +153,29 @@ def _resolves_to_unique_uuid(model: Any, names: list[str]) -> bool:
     except FieldDoesNotExist:
         return False
     return isinstance(field, models.UUIDField) and bool(field.unique)
+
+
+@with_settings
+def check_session_table(
+    conf: SupaHybridSettings, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The revocation check's role can see the rows of ``auth.sessions`` (tagged database)."""
+    from django_supahybrid.authentication.revocation import sessions_table_problem
+
+    alias = conf.SESSION_CHECK_DATABASE
+    if alias not in (databases or ()) or connections[alias].vendor != "postgresql":
+        return []
+    problem = sessions_table_problem(alias)
+    if problem is None:
+        return []
+    return [
+        checks.Warning(
+            f"SupabaseSessionAuthentication cannot check sessions on database {alias!r} "
+            f"(SESSION_CHECK_DATABASE): {problem}. Its views would answer 503 to every "
+            "request instead of refusing a signed-out session.",
+            hint="Connect that alias as a role with BYPASSRLS (Supabase's postgres role has "
+            "it) and SELECT on auth.sessions, or add a SELECT policy on auth.sessions for "
+            "the role.",
+            id="supahybrid.W061",
+        )
+    ]

@@ -1,20 +1,26 @@
-"""System checks for realtime notifications (ids ``supahybrid.E040`` to ``E049``, ``W040``...)."""
+"""System checks for realtime notifications (ids ``supahybrid.E040`` to ``E049``, ``W040``...).
+
+``supahybrid.W062`` (partitions of Supabase's ``realtime.messages``) reads the database, so
+it is tagged ``database`` and numbered with the other checks of Supabase's own schemas.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import connections
 from django.db.models import Model
 from django.utils.module_loading import import_string
 
 from django_supahybrid.checks._base import with_settings
 from django_supahybrid.conf import SupaHybridSettings
 
-__all__ = ["check_realtime_models", "check_realtime_settings"]
+__all__ = ["check_realtime_models", "check_realtime_partitions", "check_realtime_settings"]
 
 
 @with_settings
@@ -93,6 +99,42 @@ def _model_messages(model: type[Model]) -> list[checks.CheckMessage]:
                     "foreign key ('organization'), not a path ('campaign__organization').",
                     obj=model,
                     id="supahybrid.E042",
+                )
+            )
+    return messages
+
+
+def check_realtime_partitions(
+    databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Supabase's ``realtime.messages`` can store Broadcast messages today and tomorrow."""
+    from django_supahybrid.realtime.storage import missing_partitions
+    from django_supahybrid.realtime.transports import BroadcastTransport, configured_transports
+
+    try:
+        broadcasting = any(isinstance(t, BroadcastTransport) for t in configured_transports())
+    except (ImportError, ImproperlyConfigured):  # supahybrid.E001 / E040 say why
+        return []
+    if not broadcasting:
+        return []
+    messages: list[checks.CheckMessage] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        missing = missing_partitions(connection)
+        if missing:
+            days = ", ".join(day.isoformat() for day in missing)
+            messages.append(
+                checks.Warning(
+                    f"realtime.messages on database {alias!r} has no partition for {days} "
+                    "(UTC): Broadcast messages sent then are lost, since realtime.send() "
+                    "turns the failed insert into a WARNING and the transaction commits.",
+                    hint="Supabase Realtime creates a partition per day ahead of time; "
+                    "check that it runs for this project, or create the partition as the "
+                    "table's owner: CREATE TABLE realtime.messages_YYYY_MM_DD PARTITION OF "
+                    "realtime.messages FOR VALUES FROM ('YYYY-MM-DD') TO ('<next day>').",
+                    id="supahybrid.W062",
                 )
             )
     return messages

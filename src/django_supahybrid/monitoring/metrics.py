@@ -14,6 +14,10 @@ Names (see the monitoring guide for how to read them):
 - ``auth.jwks.fetch`` / ``auth.jwks.failure``: JWKS documents fetched, and failed fetches;
 - ``realtime.published.<transport>`` / ``realtime.failed.<transport>``: events published,
   or not, per transport class (``NotifyTransport``, ``BroadcastTransport``);
+- ``realtime.broadcast.lost``: Broadcast messages that ``realtime.send()`` accepted but did
+  not store (it only warned, for example for want of a partition of ``realtime.messages``);
+- ``realtime.partitions.missing``: periodic looks that found a day (today or tomorrow)
+  without a partition of ``realtime.messages``;
 - ``db.pool.in_use.<alias>`` (a gauge): connections of the alias's pool lent out now.
 """
 
@@ -28,7 +32,9 @@ __all__ = [
     "JWKS_FAILURE",
     "JWKS_FETCH",
     "POOL_IN_USE",
+    "REALTIME_BROADCAST_LOST",
     "REALTIME_FAILED",
+    "REALTIME_PARTITION_MISSING",
     "REALTIME_PUBLISHED",
     "gauges",
     "incr",
@@ -45,6 +51,10 @@ JWKS_FAILURE = "auth.jwks.failure"
 REALTIME_PUBLISHED = "realtime.published"
 #: A prefix: the transport's class name follows.
 REALTIME_FAILED = "realtime.failed"
+#: Broadcast messages ``realtime.send()`` did not store (it only warned).
+REALTIME_BROADCAST_LOST = "realtime.broadcast.lost"
+#: Looks at ``realtime.messages`` that found today's or tomorrow's partition missing.
+REALTIME_PARTITION_MISSING = "realtime.partitions.missing"
 #: A prefix of the gauges: the database alias follows (``db.pool.in_use.default``).
 POOL_IN_USE = "db.pool.in_use"
 

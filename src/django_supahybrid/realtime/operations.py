@@ -11,14 +11,15 @@ another app's model, as ``"app_label.ModelName"``::
     class Migration(migrations.Migration):
         dependencies = [("notes", "0001_initial"), ("django_supahybrid", "0001_initial")]
         operations = [
-            AddToRealtimePublication("note"),
             EnableRealtimeRLS(
                 "note", user_field="recipient", organization_field="organization",
                 membership=Membership("accounts.Membership"),
             ),
+            AddToRealtimePublication("note"),  # refused while the table has RLS off
         ]
 
-They do nothing on a database other than PostgreSQL. Any model named (identity,
+They do nothing on a database other than PostgreSQL, and like Django's own operations
+they ask the database routers (``allow_migrate``) first. Any model named (identity,
 membership) must be reachable from the migration: depend on its app's migration.
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
@@ -121,10 +123,21 @@ class _TableOperation(Operation):
             return state.apps.get_model(self.model_name)
         return state.apps.get_model(app_label, self.model_name)
 
-    def _run(self, schema_editor: BaseDatabaseSchemaEditor, statements: list[str]) -> None:
+    def _run(
+        self,
+        app_label: str,
+        schema_editor: BaseDatabaseSchemaEditor,
+        state: ProjectState,
+        statements: Callable[[str, ProjectState], list[str]],
+    ) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
-        for statement in statements:
+        # As Django's own operations do: the routers decide where a model's table lives.
+        if not self.allow_migrate_model(
+            schema_editor.connection.alias, self._model(app_label, state)
+        ):
+            return
+        for statement in statements(app_label, state):
             schema_editor.execute(statement, params=None)
 
     def database_forwards(
@@ -134,7 +147,7 @@ class _TableOperation(Operation):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        self._run(schema_editor, self.forwards_sql(app_label, to_state))
+        self._run(app_label, schema_editor, to_state, self.forwards_sql)
 
     def database_backwards(
         self,
@@ -143,7 +156,7 @@ class _TableOperation(Operation):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        self._run(schema_editor, self.backwards_sql(app_label, to_state))
+        self._run(app_label, schema_editor, to_state, self.backwards_sql)
 
     def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
         raise NotImplementedError
@@ -160,6 +173,11 @@ class AddToRealtimePublication(_TableOperation):
     ``REPLICA IDENTITY FULL`` so that updates and deletes carry the old row. Reversed, it
     removes the table from the publication (which stays) and restores the default
     replica identity.
+
+    Where Supabase's API roles exist it refuses a table with row level security off,
+    whose every row Realtime would stream to every subscriber: run
+    :class:`EnableRealtimeRLS` on it first, or pass ``allow_open_table=True`` to publish
+    it open on purpose.
     """
 
     _name_suffix = "realtime_publication"
@@ -170,10 +188,12 @@ class AddToRealtimePublication(_TableOperation):
         *,
         replica_identity_full: bool = False,
         publication: str = "supabase_realtime",
+        allow_open_table: bool = False,
     ) -> None:
         super().__init__(model_name)
         self.replica_identity_full = replica_identity_full
         self.publication = publication
+        self.allow_open_table = allow_open_table
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         kwargs: dict[str, Any] = {}
@@ -181,6 +201,8 @@ class AddToRealtimePublication(_TableOperation):
             kwargs["replica_identity_full"] = True
         if self.publication != "supabase_realtime":
             kwargs["publication"] = self.publication
+        if self.allow_open_table:
+            kwargs["allow_open_table"] = True
         return type(self).__qualname__, [self.model_name], kwargs
 
     def describe(self) -> str:
@@ -193,11 +215,33 @@ class AddToRealtimePublication(_TableOperation):
             f"AND r.prrelid = {_literal(_ident(table))}::regclass"
         )
 
+    def _refuse_open_table(self, table: str) -> str:
+        message = (
+            f"Refusing to add {table} to the {self.publication} publication: row level "
+            "security is off on it, so Supabase Realtime would stream every row to every "
+            "subscriber."
+        )
+        hint = (
+            f"Put EnableRealtimeRLS({self.model_name!r}, ...) before "
+            f"AddToRealtimePublication({self.model_name!r}) in the migration, or pass "
+            "allow_open_table=True to publish it without row level security on purpose."
+        )
+        return (
+            f"  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN ('anon', 'authenticated'))\n"
+            "     AND NOT (SELECT relrowsecurity FROM pg_class "
+            f"WHERE oid = {_literal(_ident(table))}::regclass) THEN\n"
+            "    RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',\n"
+            f"      MESSAGE = {_literal(message)}, HINT = {_literal(hint)};\n"
+            "  END IF;\n"
+        )
+
     def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
         table = self._model(app_label, state)._meta.db_table
         pub = _literal(self.publication)
+        guard = "" if self.allow_open_table else self._refuse_open_table(table)
         statements = [
             "DO $supahybrid$ BEGIN\n"
+            f"{guard}"
             f"  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = {pub}) THEN\n"
             f"    CREATE PUBLICATION {_ident(self.publication)};\n"
             "  END IF;\n"
@@ -343,11 +387,28 @@ class EnableRealtimeRLS(_TableOperation):
         )
 
     def _if_realtime(self, statement: str) -> str:
+        # On Supabase, postgres does not own realtime.messages: a policy on it needs the
+        # grant Supabase's supautils extension gives, or the owner's role.
+        message = (
+            "Cannot change the policies of realtime.messages as role %s: %s. EnableRealtimeRLS "
+            "creates a Broadcast policy there, which needs the table's owner "
+            "(supabase_realtime_admin), a superuser, or on hosted Supabase the postgres "
+            "role, which Supabase's supautils extension allows to manage policies on it."
+        )
+        hint = (
+            "Run this migration as postgres (the direct connection or the session pooler "
+            "with the postgres user), or pass broadcast=False and create the Broadcast "
+            "policy as the owner yourself."
+        )
         return (
             "DO $supahybrid$ BEGIN\n"
             "  IF to_regclass('realtime.messages') IS NOT NULL THEN\n"
             f"    EXECUTE $policy$ {statement} $policy$;\n"
             "  END IF;\n"
+            "EXCEPTION WHEN insufficient_privilege THEN\n"
+            "  RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',\n"
+            f"    MESSAGE = format({_literal(message)}, current_user, SQLERRM),\n"
+            f"    HINT = {_literal(hint)};\n"
             "END $supahybrid$"
         )
 

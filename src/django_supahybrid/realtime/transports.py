@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 from django_supahybrid.conf import app_settings
 from django_supahybrid.monitoring import metrics
 from django_supahybrid.realtime.events import RealtimeEvent
+from django_supahybrid.realtime.storage import report_lost, server_warnings, watch_partitions
 
 __all__ = [
     "BroadcastTransport",
@@ -84,6 +85,11 @@ class BroadcastTransport(Transport):
     topic :attr:`RealtimeEvent.topic`, private unless
     ``SUPAHYBRID["REALTIME_BROADCAST_PRIVATE"]`` is ``False``. Supabase's free plan caps
     a Broadcast payload at 256 KB.
+
+    ``realtime.send()`` only warns when it cannot store a message (no partition of
+    ``realtime.messages`` for the day): each such warning counts as
+    ``realtime.broadcast.lost`` and is logged, and the partitions are looked at every
+    ``REALTIME_PARTITION_CHECK_INTERVAL`` seconds (see :mod:`~.storage`).
     """
 
     max_payload_bytes = 250_000
@@ -101,12 +107,16 @@ class BroadcastTransport(Transport):
     def publish(self, connection: BaseDatabaseWrapper, events: Sequence[RealtimeEvent]) -> None:
         payloads = [event.encode(self.max_payload_bytes) for event in events]
         private = app_settings().REALTIME_BROADCAST_PRIVATE
-        with connection.cursor() as cursor:
+        # realtime.send() turns a failed insert into a WARNING: count those as lost.
+        with connection.cursor() as cursor, server_warnings(connection) as warnings:
             cursor.execute(
                 "SELECT realtime.send(p::jsonb, e, t, %s) "
                 "FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(p, e, t)",
                 [private, payloads, [e.op for e in events], [e.topic for e in events]],
             )
+        if warnings:
+            report_lost(connection.alias, len(events), warnings)
+        watch_partitions(connection)
 
 
 def reset_detection() -> None:

@@ -3,13 +3,16 @@
 - ``tokens``: :func:`make_claims`, :func:`mint_token`, :class:`SigningKey` and
   :class:`JWKSServer`: Supabase-shaped tokens and a JWKS on loopback;
 - ``queries``: :func:`assert_queries_do_not_grow`, the N+1 guard;
-- ``supabase``: the Supabase test schema (roles, ``auth`` helpers, ``realtime``);
+- ``supabase``: the Supabase test schema (roles, ``auth`` helpers, ``realtime``) and
+  :func:`supabase_test_database`, a throwaway database shaped like a Supabase project;
+- ``dataapi``: :func:`assert_data_api_closed`, proof that the Data API reaches no row;
 - ``pytest_plugin``: fixtures; enable with
   ``pytest_plugins = ["django_supahybrid.testing.pytest_plugin"]``.
 """
 
 from __future__ import annotations
 
+from django_supahybrid.testing.dataapi import assert_data_api_closed
 from django_supahybrid.testing.queries import (
     QueryCountGrew,
     assert_queries_do_not_grow,
@@ -19,6 +22,7 @@ from django_supahybrid.testing.supabase import (
     as_supabase_user,
     install_realtime_test_schema,
     install_supabase_test_schema,
+    supabase_test_database,
     uninstall_realtime_test_schema,
 )
 from django_supahybrid.testing.tokens import (
@@ -39,6 +43,7 @@ __all__ = [
     "QueryCountGrew",
     "SigningKey",
     "as_supabase_user",
+    "assert_data_api_closed",
     "assert_queries_do_not_grow",
     "count_queries",
     "install_realtime_test_schema",
@@ -47,5 +52,6 @@ __all__ = [
     "make_claims",
     "mint_token",
     "reset_process_state",
+    "supabase_test_database",
     "uninstall_realtime_test_schema",
 ]
