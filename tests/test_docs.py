@@ -233,6 +233,17 @@ def test_every_docs_test_marker_is_well_formed_and_placed() -> None:
     assert markers == placed, "a docs-test marker is malformed or not right before a block"
 
 
+#: The longest line of a Python block that the docs show whole at a 1280 px wide window.
+MAX_LINE = 87
+
+
+def test_python_snippets_fit_the_page_width() -> None:
+    long = [
+        f"{s.id}: {line}" for s in SNIPPETS for line in s.code.splitlines() if len(line) > MAX_LINE
+    ]
+    assert long == []
+
+
 def test_file_snippets_belong_to_the_installation_page() -> None:
     assert {s.page for s in FILE_SNIPPETS} == {"installation.md"}
 
@@ -525,7 +536,7 @@ def _five_minute_steps() -> list[tuple[str, str, str]]:
                     if "runserver" not in line:
                         steps.append(("run", line, ""))
                 elif line.startswith("curl ") and number + 1 < len(lines):
-                    steps.append(("output", line, lines[number + 1]))
+                    steps.append(("output", line, "\n".join(lines[number + 1 :])))
     return steps
 
 
