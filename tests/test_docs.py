@@ -577,6 +577,7 @@ print(json.dumps(answers))
 
 def test_five_minute_path_gives_an_authenticated_scoped_endpoint(tmp_path: Path) -> None:
     """Replay the installation page in a new project, then call the endpoint it builds."""
+    import psycopg
     from django.conf import settings
 
     from tests import pgtools
@@ -589,7 +590,7 @@ def test_five_minute_path_gives_an_authenticated_scoped_endpoint(tmp_path: Path)
     assert files == [s.title for s in FILE_SNIPPETS], "every titled block is part of the path"
 
     database = f"{pgtools.server()['name']}_five_minutes"
-    with pgtools.admin() as conn:
+    with psycopg.connect(pgtools.url(name="postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
         conn.execute(f'CREATE DATABASE "{database}"')
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"} | {
@@ -626,7 +627,7 @@ def test_five_minute_path_gives_an_authenticated_scoped_endpoint(tmp_path: Path)
                 expected = json.loads(text)
         answers = json.loads(run("manage.py", "shell", "-c", _FIVE_MINUTE_CHECK).splitlines()[-1])
     finally:
-        with pgtools.admin() as conn:
+        with psycopg.connect(pgtools.url(name="postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     assert answers["anonymous"] == 401
     assert answers["new user"] == expected  # what the page shows a first request answer
