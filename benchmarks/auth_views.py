@@ -19,7 +19,7 @@ from django_supahybrid.authentication import SupabaseJWTAuthentication
 
 
 class NaiveAuthentication(BaseAuthentication):
-    """The analysis's starting point: decode with the secret, then look the user up by email."""
+    """A common starting point: decode with the secret, then look the user up by email."""
 
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
         parts = get_authorization_header(request).split()

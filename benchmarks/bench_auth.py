@@ -1,9 +1,9 @@
 """Authentication cost: the same endpoint behind each authentication, against ``AllowAny``.
 
-(a) no authentication (the floor); (b) ``SupabaseJWTAuthentication`` served from the
-per-process cache; (c) served from Redis; (d) cold: verify and query on every request;
-(e) djangorestframework-simplejwt's ``JWTAuthentication`` on the same users; (f) the
-analysis's naive decode-then-lookup-by-email.
+The cases: no authentication (the floor); ``SupabaseJWTAuthentication`` served from the
+per-process cache, from Redis, and cold (verify and query on every request);
+djangorestframework-simplejwt's ``JWTAuthentication`` on the same users; and the naive
+decode-then-lookup-by-email that many projects start from.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ TITLE = "Authentication: Supabase JWT against AllowAny, simplejwt and a naive de
 _MODES = ("local", "redis", "cold")
 # label, settings mode, path, token kind
 _CASES = [
-    ("(a) `AllowAny`, no authentication", "local", "/bench/allowany/", None),
-    ("(b) supahybrid, per-process hit", "local", "/bench/auth/supahybrid/", "supabase"),
-    ("(c) supahybrid, Redis hit", "redis", "/bench/auth/supahybrid/", "supabase"),
-    ("(d) supahybrid, cold (verify + 1 query)", "cold", "/bench/auth/supahybrid/", "supabase"),
-    ("(e) simplejwt `JWTAuthentication`", "local", "/bench/auth/simplejwt/", "simplejwt"),
-    ("(f) naive decode + lookup by email", "local", "/bench/auth/naive/", "supabase"),
+    ("`AllowAny`, no authentication", "local", "/bench/allowany/", None),
+    ("supahybrid, per-process cache hit", "local", "/bench/auth/supahybrid/", "supabase"),
+    ("supahybrid, Redis cache hit", "redis", "/bench/auth/supahybrid/", "supabase"),
+    ("supahybrid, cold (verify + 1 query)", "cold", "/bench/auth/supahybrid/", "supabase"),
+    ("simplejwt `JWTAuthentication`", "local", "/bench/auth/simplejwt/", "simplejwt"),
+    ("naive decode + lookup by email", "local", "/bench/auth/naive/", "supabase"),
 ]
+NAME = "auth"
+IMAGE = "auth.png"
 
 
 def _tokens() -> dict[str, str]:
@@ -154,29 +156,28 @@ def _over_http(
     return [(label, best[label]) for label, *_ in _CASES]
 
 
-def _plot(in_process: list[tuple[str, float, float]], http: list[tuple[str, Any]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [label.split(" ", 1)[0] for label, *_ in in_process]
-    floor_in, floor_http = in_process[0][1], http[0][1].requests_per_second
-    ratios_in = [rps / floor_in for _, rps, _ in in_process]
-    ratios_http = [r.requests_per_second / floor_http for _, r in http]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    positions = range(len(labels))
-    ax.bar([p - 0.2 for p in positions], ratios_in, width=0.4, label="in process")
-    ax.bar([p + 0.2 for p in positions], ratios_http, width=0.4, label="gunicorn + wrk")
-    ax.set_xticks(list(positions), labels)
-    ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.set_ylabel("requests/s ÷ AllowAny")
-    ax.legend()
-    fig.tight_layout()
-    path = common.REPORTS / "auth.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path.name
+def plot(data: dict[str, Any]) -> None:
+    """Grouped horizontal bars: each case's requests/s as a fraction of ``AllowAny``'s."""
+    plt = common.pyplot()
+    cases = [case.replace("`", "") for case in data["cases"]]
+    series = {
+        "in process (Django test client, one thread)": data["in_process"],
+        "over HTTP (gunicorn, 2 sync workers, wrk on loopback)": data["http"],
+    }
+    fig, ax = plt.subplots(figsize=(common.FIGURE_WIDTH, 4.2), layout="constrained")
+    height = 0.38
+    for offset, (label, values) in zip((-height / 2, height / 2), series.items(), strict=True):
+        ratios = [value / values[0] for value in values]
+        bars = ax.barh([i + offset for i in range(len(cases))], ratios, height, label=label)
+        ax.bar_label(bars, fmt="%.2f", padding=3, fontsize=8)
+    ax.set_yticks(range(len(cases)), cases)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="grey", linewidth=0.8)
+    ax.set_xlim(0, 1.25)
+    ax.set_xlabel("requests per second relative to AllowAny (= 1.0)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=1, frameon=False)
+    common.save_figure(fig, IMAGE)
 
 
 def run(quick: bool) -> str:
@@ -201,27 +202,48 @@ def run(quick: bool) -> str:
         ]
         for label, r in http
     ]
-    image = _plot(in_process, http)
+    data = {
+        "cases": [label for label, *_ in _CASES],
+        "in_process": [rps for _, rps, _ in in_process],
+        "http": [r.requests_per_second for _, r in http],
+    }
+    common.save_data(NAME, data)
+    plot(data)
     return "\n".join(
         [
-            'Same endpoint body (`{"status": "ok"}`), same user, one run. (b) to (d) are',
-            "`SupabaseJWTAuthentication` with its default settings, without the per-process",
-            "cache, and without any cache; (e) is simplejwt's `JWTAuthentication` (HS256, user",
-            "by primary key); (f) decodes HS256 and looks the user up by email on every request.",
-            "On a 2-core machine shared with other work, the HTTP ratios moved by about 0.2",
-            "between runs and the in-process ones by about 0.05; rerun before relying on a",
-            "single figure.",
+            'Same endpoint body (`{"status": "ok"}`), same user, one run. The three supahybrid',
+            "cases are `SupabaseJWTAuthentication` with its default settings, without the",
+            "per-process cache, and without any cache; simplejwt's `JWTAuthentication` verifies",
+            "HS256 and loads the user by primary key; the naive case decodes HS256 and looks the",
+            "user up by email on every request. On a 2-core machine shared with other work, the",
+            "HTTP ratios moved by about 0.2 between runs and the in-process ones by about 0.05;",
+            "rerun before relying on a single figure.",
             "",
-            "### In process (Django test client, one thread, cases interleaved, best batch)",
+            "### In process",
             "",
-            common.table(["case", "requests/s", "ratio to (a)", "SQL queries/request"], rows),
+            "Django's test client in one thread; the cases interleaved in batches, each keeping",
+            "its best batch.",
             "",
-            "### Over HTTP (gunicorn, 2 sync workers per mode, wrk with 8 connections on",
-            "loopback; cases interleaved in rounds, best round)",
+            common.table(["case", "requests/s", "ratio to AllowAny", "SQL queries/request"], rows),
             "",
-            common.table(["case", "requests/s", "ratio to (a)", "p50 ms", "p99 ms"], http_rows),
+            "### Over HTTP",
             "",
-            f'<img src="{image}" alt="requests per second relative to AllowAny, per case" '
-            'width="640">',
+            "gunicorn with 2 sync workers per caching mode, wrk with 8 connections on loopback;",
+            "the cases interleaved in rounds, each keeping its best round.",
+            "",
+            common.table(
+                ["case", "requests/s", "ratio to AllowAny", "p50 ms", "p99 ms"], http_rows
+            ),
+            "",
+            common.figure(
+                IMAGE,
+                "Requests per second of each authentication, as a fraction of AllowAny",
+                common.caption(
+                    NAME,
+                    "Requests per second of the same endpoint behind each authentication, as "
+                    "a fraction of the same endpoint with no authentication (`AllowAny` = "
+                    "1.00), in process and over HTTP.",
+                ),
+            ),
         ]
     )

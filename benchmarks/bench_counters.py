@@ -35,6 +35,8 @@ SCENARIOS = {
 # Row indexes: 0-7 take the hot and distinct increments, then one row per other use.
 _SHARDED, _NAIVE, _ATOMIC = DISTINCT_ROWS, DISTINCT_ROWS + 1, DISTINCT_ROWS + 2
 HOLD = 0.005
+NAME = "counters"
+IMAGE = "counters.png"
 MODES = {
     "autocommit": "each operation commits on its own",
     "held": f"each operation in a transaction that lasts {HOLD * 1000:g} ms more",
@@ -169,29 +171,28 @@ class _Pool:
                 proc.terminate()
 
 
-def _plot(rates: dict[tuple[str, str, int], float]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for ax, (mode, title) in zip(axes, MODES.items(), strict=True):
-        for kind, label in SCENARIOS.items():
-            style = "--" if kind == "select1" else "-"
-            points = [rates[kind, mode, n] for n in WORKERS]
-            ax.plot(WORKERS, points, marker="o", linestyle=style, label=label.replace("`", ""))
+def plot(data: dict[str, Any]) -> None:
+    """Operations/s against workers, one panel per mode, the floor dashed; log scales."""
+    plt = common.pyplot()
+    workers = data["workers"]
+    fig, axes = plt.subplots(
+        2, 1, figsize=(common.FIGURE_WIDTH, 7.4), sharex=True, layout="constrained"
+    )
+    for ax, (mode, title) in zip(axes, data["modes"].items(), strict=True):
+        for label, points in data["series"][mode].items():
+            style = "--" if "floor" in label else "-"
+            ax.plot(workers, points, marker="o", linestyle=style, label=label.replace("`", ""))
         ax.set_xscale("log", base=2)
-        ax.set_xticks(WORKERS, [str(n) for n in WORKERS])
         ax.set_yscale("log")
-        ax.set_xlabel("concurrent workers (processes, one connection each)")
-        ax.set_title(title, fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("operations per second")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(common.REPORTS / "counters.png", dpi=100)
-    plt.close(fig)
+        common.plain_log_ticks(ax.xaxis, workers)
+        common.plain_log_ticks(ax.yaxis, [50, 100, 200, 500, 1000, 2000, 5000])
+        ax.set_ylabel("operations per second")
+        ax.set_title(title[0].upper() + title[1:])
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel("concurrent workers (processes, one connection each)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    common.save_figure(fig, IMAGE)
 
 
 def _rate_table(rates: dict[tuple[str, str, int], float], mode: str) -> str:
@@ -227,7 +228,18 @@ def run(quick: bool) -> str:
     finally:
         pool.close()
     rates = {key: value / seconds for key, value in done.items()}
-    _plot(rates)
+    data = {
+        "workers": list(WORKERS),
+        "modes": MODES,
+        "series": {
+            mode: {
+                label: [rates[kind, mode, n] for n in WORKERS] for kind, label in SCENARIOS.items()
+            }
+            for mode in MODES
+        },
+    }
+    common.save_data(NAME, data)
+    plot(data)
 
     stored = list(BenchCounter.objects.order_by("pk").values_list("votes", flat=True))
     made = sum(v for (kind, _, _), v in done.items() if kind in ("hot", "distinct"))
@@ -257,7 +269,17 @@ def run(quick: bool) -> str:
         "",
         _rate_table(rates, "held"),
         "",
-        "![Operations per second against concurrent workers](benchmarks/counters.png)",
+        common.figure(
+            IMAGE,
+            "Operations per second against concurrent workers",
+            common.caption(
+                NAME,
+                "Counter operations per second against the number of concurrent workers "
+                "(each a process with its own PostgreSQL connection), log scales: on top "
+                "each operation commits on its own, below each runs in a transaction held "
+                f"open {HOLD * 1000:g} ms more. Dashed: the `SELECT 1` floor.",
+            ),
+        ),
         "",
         "Every increment was counted exactly (database totals equal the operations the "
         f"workers made; the sharded total read with `total()`): **{'yes' if exact else 'NO'}**.",

@@ -1,4 +1,4 @@
-"""The example API under gunicorn + PostgreSQL + Redis: the analysis's latency targets."""
+"""The example API under gunicorn + PostgreSQL + Redis, against its latency targets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from benchmarks import common
 
 TITLE = "Example API"
 
-#: The analysis's targets for the 95th percentile, in milliseconds.
+#: Targets for the 95th percentile, in milliseconds: what a browser calling the API on
+#: each page view can wait without the page feeling slow.
 TARGETS = {"profile": 50.0, "campaign list": 200.0, "campaign create": 200.0}
 #: One connection per gunicorn worker: latency is the service time, not time in a queue.
 CONNECTIONS = 2
@@ -94,7 +95,8 @@ def run(quick: bool) -> str:
         f"{CONNECTIONS} connections (one per worker, so latency is service time, not "
         f"queueing) for {seconds} s per endpoint, signed in as an "
         "organization admin with a Supabase-style HS256 access token; the vote hits one "
-        "campaign (a hot row). Targets from the analysis apply to the 95th percentile. "
+        "campaign (a hot row). The targets bound the 95th percentile: what a browser calling "
+        "the API on each page view can wait without the page feeling slow. "
         "Each run follows a 1 s warm-up. "
         "Errors count non-2xx answers and socket errors. The machine is shared: its load "
         f"average (1, 5, 15 min) was {load} at the end of the run.",

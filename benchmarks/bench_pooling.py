@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks import common
@@ -26,6 +27,8 @@ THREADS = 4
 CONNECTIONS = 16
 POOL_SIZE = 2
 BOUNCER_POOL_SIZE = 4
+NAME = "pooling"
+IMAGE = "pooling.png"
 
 ENGINES = {
     "none": "no pooling (`CONN_MAX_AGE = 0`)",
@@ -81,32 +84,35 @@ def _peak_backends(admin_url: str, dbname: str) -> Iterator[list[int]]:
         thread.join(timeout=5)
 
 
-def _plot(rows: list[tuple[str, str, float, float, int]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = [f"{engine}\n{path}" for engine, path, *_ in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    colors = ["#2a9d8f" if path == "direct" else "#e76f51" for _, path, *_ in rows]
-    left.barh(labels, [r[2] for r in rows], color=colors)
-    left.set_xlabel("requests/s (higher is better)")
-    right.barh(labels, [r[4] for r in rows], color=colors)
-    right.set_xlabel("peak server connections (lower is better)")
-    right.set_yticklabels([])
-    for axis in (left, right):
-        axis.invert_yaxis()
-        axis.grid(axis="x", alpha=0.3)
-    fig.suptitle(
-        f"GET /api/health/, gunicorn {WORKERS} x {THREADS} threads, wrk {CONNECTIONS} connections"
-        " (green: direct, orange: PgBouncer transaction mode)"
+def plot(data: dict[str, Any]) -> None:
+    """Requests/s and peak server connections per pooling choice, direct and via PgBouncer."""
+    plt = common.pyplot()
+    engines = [label.replace("`", "") for label in data["engines"]]
+    paths = {
+        "direct": "straight to PostgreSQL",
+        "PgBouncer": "through PgBouncer (transaction mode)",
+    }
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(common.FIGURE_WIDTH, 4.4), sharey=True, layout="constrained"
     )
-    fig.tight_layout()
-    path = common.REPORTS / "pooling.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    height = 0.38
+    for offset, (path, label) in zip((-height / 2, height / 2), paths.items(), strict=True):
+        values = data["paths"][path]
+        ticks = [i + offset for i in range(len(engines))]
+        bars = left.barh(ticks, values["requests_per_second"], height, label=label)
+        left.bar_label(bars, fmt="%.0f", padding=2, fontsize=8)
+        bars = right.barh(ticks, values["peak_connections"], height, label=label)
+        right.bar_label(bars, fmt="%d", padding=2, fontsize=8)
+    left.set_yticks(range(len(engines)), [e.replace(" (", "\n(") for e in engines])
+    left.invert_yaxis()
+    left.set_xlabel("requests per second\n(higher is better)")
+    right.set_xlabel("peak server connections\n(lower is better)")
+    for axis in (left, right):
+        axis.grid(axis="x", alpha=0.3)
+        axis.margins(x=0.15)
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+    common.save_figure(fig, IMAGE)
 
 
 def run(quick: bool) -> str:
@@ -147,7 +153,18 @@ def run(quick: bool) -> str:
                 if result.errors:
                     raise RuntimeError(f"{engine} / {path}: {result.errors} failed requests")
                 rows.append((engine, path, result.requests_per_second, result.p95_ms, peak[0]))
-    image = _plot(rows)
+    data = {
+        "engines": list(ENGINES.values()),
+        "paths": {
+            path: {
+                "requests_per_second": [r[2] for r in rows if r[1] == path],
+                "peak_connections": [r[4] for r in rows if r[1] == path],
+            }
+            for path in ("direct", "PgBouncer")
+        },
+    }
+    common.save_data(NAME, data)
+    plot(data)
     table = common.table(
         ["pooling", "path", "requests/s", "ratio to floor", "p95 ms", "peak server connections"],
         [
@@ -174,8 +191,17 @@ def run(quick: bool) -> str:
             "thread when persistent, the pool size with a pool, PgBouncer's pool size "
             "behind it).",
             "",
-            # The report is included into docs/benchmarks.md: links resolve from there.
-            "![Requests per second and peak server connections per configuration]"
-            f"(benchmarks/{image})",
+            common.figure(
+                IMAGE,
+                "Requests per second and peak server connections per pooling choice",
+                common.caption(
+                    NAME,
+                    f"`GET /api/health/` under gunicorn ({WORKERS} processes x {THREADS} "
+                    f"threads) loaded by wrk ({CONNECTIONS} connections, loopback) for each "
+                    "pooling choice, straight to PostgreSQL and through PgBouncer in "
+                    "transaction mode: requests per second (left) and the most server "
+                    "connections seen in `pg_stat_activity` during the run (right).",
+                ),
+            ),
         ]
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import IO
+from typing import IO, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_project"
@@ -222,3 +224,93 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def machine() -> str:
+    """The interpreter and machine a run measured, as the reports and captions name them."""
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{os.cpu_count()} CPU cores, {platform.system()} {platform.machine()}"
+    )
+
+
+def rerun(name: str) -> str:
+    """The command that reruns one benchmark."""
+    return f"python3 scripts/dev.py bench {name}"
+
+
+# --- plots ---------------------------------------------------------------------------
+# A plot is drawn from a JSON document saved beside its report, so that
+# ``python3 scripts/dev.py bench --replot`` redraws it without measuring again.
+
+#: Width of every figure in inches, and its resolution: the docs show it at the text
+#: width (about 720 px), where 10-point text then reads like the page's own text.
+FIGURE_WIDTH = 7.2
+DPI = 150
+
+
+def data_path(name: str) -> Path:
+    return REPORTS / f"{name}.json"
+
+
+def save_data(name: str, data: dict[str, Any]) -> None:
+    """Keep what the plot of benchmark ``name`` is drawn from, beside its report."""
+    data_path(name).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def load_data(name: str) -> dict[str, Any] | None:
+    """The saved plot data of benchmark ``name``, or ``None`` when it has none."""
+    path = data_path(name)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot, headless, with the text sizes every plot uses."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({
+        "font.size": 10,
+        "axes.titlesize": 10,
+        "axes.labelsize": 10,
+        "xtick.labelsize": 9,
+        "ytick.labelsize": 9,
+        "legend.fontsize": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    })  # fmt: skip
+    return plt
+
+
+def save_figure(fig: Any, image: str) -> None:
+    """Write ``fig`` to ``docs/benchmarks/<image>`` and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(REPORTS / image, dpi=DPI)
+    plt.close(fig)
+
+
+def plain_log_ticks(axis: Any, values: list[float]) -> None:
+    """Tick a log axis at ``values``, written as plain numbers (1,000 rather than 10^3)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    axis.set_major_locator(FixedLocator(values))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+
+
+def figure(image: str, alt: str, caption: str) -> str:
+    """Markdown for a plot and its caption, as ``docs/benchmarks.md`` includes it."""
+    return (
+        "<figure markdown>\n"
+        f"![{alt}](benchmarks/{image})\n\n"
+        f'<figcaption markdown="span">{caption}</figcaption>\n'
+        "</figure>"
+    )
+
+
+def caption(name: str, measured: str) -> str:
+    """A plot caption: what was measured, on which machine, and how to measure it again."""
+    return f"{measured} Measured on {machine()}; rerun with `{rerun(name)}`."

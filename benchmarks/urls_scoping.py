@@ -29,7 +29,7 @@ class LargePages(StandardPagination):
 
 
 class NaiveCampaignList(ListAPIView[Campaign]):
-    """The analysis' first version: filtered by hand, relations loaded row by row."""
+    """A typical first version: filtered by hand, relations loaded row by row."""
 
     serializer_class = CampaignSerializer
     pagination_class = LargePages
