@@ -28,4 +28,3 @@ def signing_keys(supahybrid_signing_keys: dict[str, SigningKey]) -> dict[str, Si
 @pytest.fixture
 def jwks_server(supahybrid_jwks_server: JWKSServer) -> JWKSServer:
     return supahybrid_jwks_server
-

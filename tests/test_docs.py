@@ -156,6 +156,22 @@ PAGE_CONTEXT: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: The organizations and memberships of the reader's project, as the guides assume them.
+READER_ACCOUNTS = """
+from django.conf import settings
+from django.db import models
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+"""
+
+
 @dataclasses.dataclass(frozen=True)
 class Snippet:
     page: str
@@ -417,16 +433,19 @@ def _run_code_snippets(workdir: Path) -> dict[str, str | None]:
     workdir.mkdir(parents=True, exist_ok=True)
     pages = sorted({s.page for s in CODE_SNIPPETS})
     packages = {page: "docs_" + page.removesuffix(".md") for page in pages}
-    for package in packages.values():
+    for package in (*packages.values(), "accounts"):
         (workdir / package).mkdir()
         (workdir / package / "__init__.py").write_text("")
+    # The reader's own "accounts" app, which the guides' models point to.
+    (workdir / "accounts" / "models.py").write_text(READER_ACCOUNTS)
     sys.path.insert(0, str(workdir))
 
     import django
     from django.conf import settings
 
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *packages.values()]
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "accounts", *packages.values()]
     django.setup()
+    _create_tables("accounts", set())
     from django.contrib.auth.models import User
     from django.db import transaction
     from django.test import RequestFactory
@@ -479,7 +498,7 @@ def _child_main() -> None:
 def code_results(
     django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str | None]:
-    from tests import pgtools
+    from tests.support import pgtools
 
     workdir = tmp_path_factory.mktemp("snippets")
     out = workdir / "results.json"
@@ -487,9 +506,7 @@ def code_results(
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": pgtools.url(),  # the test database
-        "PYTHONPATH": os.pathsep.join(
-            [str(ROOT), str(ROOT / "example_project"), os.environ.get("PYTHONPATH", "")]
-        ),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     done = subprocess.run(
         [sys.executable, "-c", "from tests.test_docs import _child_main; _child_main()",
@@ -588,7 +605,7 @@ def test_five_minute_path_gives_an_authenticated_scoped_endpoint(tmp_path: Path)
     import psycopg
     from django.conf import settings
 
-    from tests import pgtools
+    from tests.support import pgtools
 
     steps = _five_minute_steps()
     commands = [step[1] for step in steps if step[0] == "run"]

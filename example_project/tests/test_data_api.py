@@ -73,7 +73,7 @@ def _tables_with_rows(alias: str) -> dict[str, int]:
         counts = {}
         for table in tables:
             quoted = connection.ops.quote_name(table)
-            cursor.execute(f"SELECT count(*) FROM {quoted}")  # noqa: S608 (a quoted name)
+            cursor.execute(f"SELECT count(*) FROM {quoted}")
             counts[table] = cursor.fetchone()[0]
     return counts
 

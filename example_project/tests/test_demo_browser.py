@@ -10,8 +10,6 @@ Set ``DEMO_SCREENSHOTS=docs/screenshots`` to save a screenshot of each state (th
 shown in docs/example.md).
 """
 
-# ruff: noqa: S106, S310, S603  (test secrets; loopback URLs; subprocesses with fixed arguments)
-
 from __future__ import annotations
 
 import contextlib
@@ -577,10 +575,7 @@ def test_api_docs_offline_authorize_and_try_it_out(
         "Swagger UI to render",
         timeout=20,
     )
-    assert (
-        "Campaigns API"
-        in browser.find_element(By.CSS_SELECTOR, ".info .title").text
-    )
+    assert "Campaigns API" in browser.find_element(By.CSS_SELECTOR, ".info .title").text
     # Everything the page loaded came from the server itself.
     resources = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)"
