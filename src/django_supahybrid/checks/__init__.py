@@ -3,7 +3,7 @@
 :func:`register_all` runs from ``AppConfig.ready()``. Ids are ``supahybrid.E0xx`` (errors)
 and ``supahybrid.W0xx`` (warnings), grouped by component: 001-009 settings, 010-019
 authentication, 020-029 tenancy and pagination, 030-039 counters, 040-049 realtime,
-050-059 databases. Every id is documented in ``docs/checks.md`` and never reused.
+050-059 databases, 070-079 the tenant wall. Every id is documented in ``docs/checks.md`` and never reused.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def register_all() -> None:
         db,
         realtime,
         tenancy,
+        wall,
     )
 
     checks.register(conf.check_settings)
@@ -32,3 +33,4 @@ def register_all() -> None:
     checks.register(realtime.check_realtime_models, checks.Tags.models)
     checks.register(db.check_databases)
     checks.register(db.check_database_budget, checks.Tags.database)
+    checks.register(wall.check_tenant_wall, checks.Tags.database)
