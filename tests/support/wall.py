@@ -63,3 +63,10 @@ def api(sub: uuid.UUID | None) -> APIClient:
     if sub is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {mint_token(claims_of(sub))}")
     return client
+
+
+class RefuseTestapp:
+    """A database router that keeps the test app's models off every database."""
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return False if app_label == "testapp" else None
