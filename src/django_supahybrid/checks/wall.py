@@ -21,10 +21,10 @@ __all__ = ["check_tenant_wall"]
 
 _MIDDLEWARE = "django_supahybrid.tenancy.wall.TenantWallMiddleware"
 
-_STATE = f"""SELECT current_user, r.oid IS NOT NULL,
+_STATE = """SELECT current_user, r.oid IS NOT NULL,
   r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'MEMBER'),
   coalesce(r.rolbypassrls OR r.rolsuper, false)
-FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = '{REQUEST_ROLE}'"""
+FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = %s"""
 
 
 def _subclasses(cls: type) -> Iterable[type]:
@@ -35,11 +35,12 @@ def _subclasses(cls: type) -> Iterable[type]:
 
 def wall_in_use() -> bool:
     """Whether the project runs requests under the wall (middleware or a view mixin)."""
-    if _MIDDLEWARE in getattr(settings, "MIDDLEWARE", ()):
+    if _MIDDLEWARE in settings.MIDDLEWARE:
         return True
-    return any(
-        not sub.__module__.startswith("django_supahybrid.") for sub in _subclasses(TenantWallMixin)
-    )
+    for view in _subclasses(TenantWallMixin):
+        if not view.__module__.startswith("django_supahybrid."):
+            return True
+    return False
 
 
 def check_tenant_wall(
@@ -53,7 +54,7 @@ def check_tenant_wall(
             continue
         try:
             with connection.cursor() as cursor:
-                cursor.execute(_STATE)
+                cursor.execute(_STATE, [REQUEST_ROLE])
                 user, exists, member, bypasses = cursor.fetchone()
         except DatabaseError:
             continue  # an unreachable database is reported by Django's own checks
