@@ -27,20 +27,9 @@ _STATE = """SELECT current_user, r.oid IS NOT NULL,
 FROM (SELECT 1) AS one LEFT JOIN pg_roles r ON r.rolname = %s"""
 
 
-def _subclasses(cls: type) -> Iterable[type]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
 def wall_in_use() -> bool:
     """Whether the project runs requests under the wall (middleware or a view mixin)."""
-    if _MIDDLEWARE in settings.MIDDLEWARE:
-        return True
-    for view in _subclasses(TenantWallMixin):
-        if not view.__module__.startswith("django_supahybrid."):
-            return True
-    return False
+    return _MIDDLEWARE in settings.MIDDLEWARE or bool(TenantWallMixin.__subclasses__())
 
 
 def check_tenant_wall(

@@ -125,14 +125,13 @@ def path_predicate(model: type[models.Model], path: str, ids: str) -> str:
     current, alias = model, quote_name(model._meta.db_table)
     tables: list[str] = []  # "<table> <alias>" of each hop
     conditions: list[str] = []  # how each hop joins the previous one
-    for index, name in enumerate(names):
-        field = _local_field(current, name, path)
-        column = f"{alias}.{quote_name(field.column)}"
-        if index == len(names) - 1:
-            break
+    field = _local_field(current, names[0], path)
+    column = f"{alias}.{quote_name(field.column)}"
+    index = 0
+    while index < len(names) - 1:
         if not field.is_relation:
             raise ImproperlyConfigured(
-                f"Scoping path {path!r}: {current._meta.label}.{name} is not a relation."
+                f"Scoping path {path!r}: {current._meta.label}.{names[index]} is not a relation."
             )
         target = field.target_field
         if index + 2 == len(names) and names[-1] in ("pk", target.name, target.attname):
@@ -141,6 +140,9 @@ def path_predicate(model: type[models.Model], path: str, ids: str) -> str:
         alias = f"j{len(tables) + 1}"
         tables.append(f"{quote_name(current._meta.db_table)} {alias}")
         conditions.append(f"{alias}.{quote_name(target.column)} = {column}")
+        index += 1
+        field = _local_field(current, names[index], path)
+        column = f"{alias}.{quote_name(field.column)}"
     comparison = f"{column} IN (SELECT {ids})"
     if not tables:
         return comparison

@@ -255,3 +255,58 @@ def test_the_identity_model_must_be_in_the_migration_state(wall_settings: Any) -
     with connection.schema_editor(collect_sql=True) as editor:
         with pytest.raises(ImproperlyConfigured, match=r"\('django_supahybrid', '0001_initial'\)"):
             EnableTenantRLS("notification").forwards_sql("testapp", without, editor)
+
+
+def test_grants_cover_the_models_own_many_to_many_tables() -> None:
+    from django_supahybrid.tenancy.operations import _tables
+
+    label = ModelState("testapp", "Label", [("id", models.BigAutoField(primary_key=True))])
+    link = ModelState(
+        "testapp",
+        "GhostLabel",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("ghost", models.ForeignKey("testapp.Ghost", models.CASCADE)),
+            ("label", models.ForeignKey("testapp.Label", models.CASCADE)),
+        ],
+    )
+    ghost = ModelState(
+        "testapp",
+        "Ghost",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("labels", models.ManyToManyField("testapp.Label", related_name="+")),
+            ("linked", models.ManyToManyField("testapp.Label", through="testapp.GhostLabel")),
+        ],
+    )
+    result = ProjectState()
+    for model_state in (label, link, ghost):
+        result.add_model(model_state)
+    # The explicit through model is a model of its own: it needs its own operation.
+    assert _tables(result.apps.get_model("testapp", "Ghost")) == [
+        "testapp_ghost", "testapp_ghost_labels",
+    ]  # fmt: skip
+
+
+def test_a_user_model_without_is_active() -> None:
+    from django_supahybrid.tenancy.policies import user_ids_query
+
+    user = ModelState("auth", "User", [("id", models.AutoField(primary_key=True))])
+    identity = ModelState(
+        "django_supahybrid",
+        "SupabaseIdentity",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("user", models.OneToOneField(
+                "auth.User", models.CASCADE, related_name="supabase_identity")),
+            ("sub", models.UUIDField(unique=True)),
+        ],
+    )  # fmt: skip
+    result = ProjectState()
+    result.add_model(user)
+    result.add_model(identity)
+    with connection.schema_editor(collect_sql=True) as editor:
+        sql, returns = user_ids_query(result.apps, connection, editor.quote_value)
+    assert returns == "integer"
+    assert "is_active" not in sql
+    assert '"django_supahybrid_supabaseidentity"."sub" = (SELECT auth.uid())' in sql

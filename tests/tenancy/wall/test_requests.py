@@ -170,6 +170,22 @@ def test_a_table_without_policies_names_the_operation_to_add(
     assert 'GrantRequestRole("testapp.Constituency")' in message
 
 
+def test_for_user_asks_the_database_for_the_walls_own_user_only(
+    world: World, subs: dict[str, uuid.UUID]
+) -> None:
+    with tenant_wall(claims_of(subs["carol"]), user=world.carol):
+        scoped = Campaign.objects.for_user(world.carol)
+        assert "supahybrid.organization_ids()" in str(scoped.query)
+        assert sorted(scoped.values_list("name", flat=True)) == ["ca", "cb"]
+    # Another user's memberships are read from their table, which the role may not read.
+    with pytest.raises(TenantWallError, match="testapp_membership"):
+        with tenant_wall(claims_of(subs["carol"]), user=world.carol):
+            list(Campaign.objects.for_user(world.alice))
+    with pytest.raises(TenantWallError, match="testapp_membership"):
+        with tenant_wall(claims_of(subs["carol"])):  # no user given: nothing to compare
+            list(Campaign.objects.for_user(world.carol))
+
+
 class TestTheContextManager:
     def test_nested_in_a_transaction_it_restores_the_previous_role(
         self, world: World, subs: dict[str, uuid.UUID]
@@ -276,6 +292,6 @@ class TestTheMiddleware:
             api(subs["alice"]).get("/wall/unwalled-constituencies/")
 
     def test_other_errors_are_left_alone(self, world: World, subs: dict[str, uuid.UUID]) -> None:
-        client = api(subs["alice"])
-        with pytest.raises(KeyError):
-            client.post("/wall/unwalled-write-then-fail/", {})
+        for client in (api(subs["alice"]), api(None)):
+            with pytest.raises(KeyError):
+                client.post("/wall/unwalled-write-then-fail/", {})
