@@ -15,8 +15,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from django_supahybrid.checks import wall as wall_checks
 from django_supahybrid.db import database_config
 from django_supahybrid.tenancy.operations import ENSURE_REQUEST_ROLE_SQL
-from tests.support import pgtools
-from tests.support import wall_views  # noqa: F401  (views with TenantWallMixin exist)
+from tests.support import (
+    pgtools,
+    wall_views,  # noqa: F401  (views with TenantWallMixin exist)
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,9 @@ from tests.testapp.models import Campaign, Constituency, Notification, VoterInte
 AUTH = [SupabaseJWTAuthentication]
 
 
-class WalledCampaignViewSet(TenantWallMixin, OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
+class WalledCampaignViewSet(
+    TenantWallMixin, OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]
+):
     """The scoped view, under the wall too."""
 
     authentication_classes = AUTH

@@ -90,9 +90,11 @@ class SupabaseJWTAuthentication(BaseAuthentication):
             if token is None:
                 return None
             if not self.cache_namespace:  # the default steps: the shortest path
-                done = getattr(django_request(request), _RESULT_ATTR, None)
+                done: tuple[Any, SupabaseClaims | None] | None = getattr(
+                    django_request(request), _RESULT_ATTR, None
+                )
                 if done is not None and done[1] is not None and self._header_token:
-                    return done  # a middleware authenticated this header's token already
+                    return done[0], done[1]  # a middleware authenticated this token already
                 return authenticate_token(token)
             return authenticate_token(
                 token,

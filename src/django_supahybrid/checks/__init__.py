@@ -3,7 +3,8 @@
 :func:`register_all` runs from ``AppConfig.ready()``. Ids are ``supahybrid.E0xx`` (errors)
 and ``supahybrid.W0xx`` (warnings), grouped by component: 001-009 settings, 010-019
 authentication, 020-029 tenancy and pagination, 030-039 counters, 040-049 realtime,
-050-059 databases, 070-079 the tenant wall. Every id is documented in ``docs/checks.md`` and never reused.
+050-059 databases, 070-079 the tenant wall. Every id is documented in ``docs/checks.md``
+and never reused.
 """
 
 from __future__ import annotations

@@ -70,8 +70,7 @@ ENSURE_REQUEST_ROLE_SQL = f"""DO $supahybrid$ BEGIN
 END $supahybrid$"""
 
 _SUPABASE_SHAPED = (
-    "SELECT to_regrole('authenticated') IS NOT NULL "
-    "AND to_regprocedure('auth.uid()') IS NOT NULL"
+    "SELECT to_regrole('authenticated') IS NOT NULL AND to_regprocedure('auth.uid()') IS NOT NULL"
 )
 
 _TENANT = "tenant_request"
@@ -188,7 +187,7 @@ def _tables(model: type[Model]) -> list[str]:
     """The model's table and the tables of its own many-to-many fields made by Django."""
     tables = [model._meta.db_table]
     for field in model._meta.local_many_to_many:
-        through = field.remote_field.through  # type: ignore[attr-defined]
+        through: Any = field.remote_field.through
         if through._meta.auto_created:
             tables.append(through._meta.db_table)
     return tables
@@ -329,9 +328,7 @@ class EnableTenantRLS(_WallOperation):
             f"REVOKE SELECT, INSERT, UPDATE, DELETE ON {quote_name(t)} FROM {REQUEST_ROLE}"
             for t in _tables(model)
         ]
-        statements.append(
-            f"REVOKE {', '.join(self._api_commands())} ON {table} FROM authenticated"
-        )
+        statements.append(f"REVOKE {', '.join(self._api_commands())} ON {table} FROM authenticated")
         statements += [
             _drop_if_unused("FUNCTION", f"{HELPER_SCHEMA}.{function}()")
             for function in ("organization_ids", "user_ids")

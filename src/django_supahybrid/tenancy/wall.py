@@ -57,7 +57,7 @@ _SETTINGS = ("role", "request.jwt.claims", "request.jwt.claim.sub", "request.jwt
 # a savepoint inside a larger transaction), then set role and claims for this transaction.
 # The CTE is materialised, so the old values are read before set_config() changes them.
 _ENTER = (
-    "WITH previous AS MATERIALIZED (SELECT "
+    "WITH previous AS MATERIALIZED (SELECT "  # noqa: S608  (the names are constants)
     + ", ".join(f"coalesce(current_setting('{name}', true), '')" for name in _SETTINGS)
     + ") SELECT previous.*, "
     + ", ".join(f"set_config('{name}', %s, true)" for name in _SETTINGS)
@@ -203,8 +203,7 @@ class TenantWallMixin:
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         with contextlib.ExitStack() as exits:
-            self._tenant_wall_exits = exits
-            self._tenant_wall_using = None
+            self._tenant_wall_exits = exits  # a view instance serves one request
             response = super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
             if self._tenant_wall_using is not None and response.status_code >= 400:
                 transaction.set_rollback(True, using=self._tenant_wall_using)
@@ -212,7 +211,7 @@ class TenantWallMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        claims = request.auth
+        claims: Any = request.auth
         if isinstance(claims, SupabaseClaims) and self._tenant_wall_exits is not None:
             using = self.tenant_wall_database or _wall_database()
             self._tenant_wall_exits.enter_context(

@@ -188,7 +188,8 @@ def test_describe_and_deconstruct() -> None:
     written, imports = OperationWriter(full, indentation=0).serialize()
     assert "django_supahybrid.tenancy.operations.EnableTenantRLS(" in written
     assert "import django_supahybrid.tenancy.operations" in imports
-    assert plain.reversible and shared.reduces_to_sql
+    assert plain.reversible
+    assert shared.reduces_to_sql
 
 
 def _ghost_state() -> ProjectState:
@@ -224,9 +225,11 @@ def test_declarations_come_from_the_model_or_the_arguments(wall_settings: Any) -
 
 def test_the_user_model_must_be_in_the_migration_state(wall_settings: Any) -> None:
     ghost = EnableTenantRLS("ghost", organization="organization")
-    with connection.schema_editor(collect_sql=True) as editor:
-        with pytest.raises(ImproperlyConfigured, match="swappable_dependency"):
-            ghost.forwards_sql("testapp", _ghost_state(), editor)
+    with (
+        connection.schema_editor(collect_sql=True) as editor,
+        pytest.raises(ImproperlyConfigured, match="swappable_dependency"),
+    ):
+        ghost.forwards_sql("testapp", _ghost_state(), editor)
 
 
 @pytest.mark.parametrize(
@@ -244,17 +247,21 @@ def test_settings_that_cannot_become_sql(
     configure: Any, settings_: dict[str, str], message: str
 ) -> None:
     configure(**settings_)
-    with connection.schema_editor(collect_sql=True) as editor:
-        with pytest.raises(ImproperlyConfigured, match=message):
-            EnableTenantRLS("campaign").forwards_sql("testapp", state(), editor)
+    with (
+        connection.schema_editor(collect_sql=True) as editor,
+        pytest.raises(ImproperlyConfigured, match=message),
+    ):
+        EnableTenantRLS("campaign").forwards_sql("testapp", state(), editor)
 
 
 def test_the_identity_model_must_be_in_the_migration_state(wall_settings: Any) -> None:
     without = state()
     without.remove_model("django_supahybrid", "supabaseidentity")
-    with connection.schema_editor(collect_sql=True) as editor:
-        with pytest.raises(ImproperlyConfigured, match=r"\('django_supahybrid', '0001_initial'\)"):
-            EnableTenantRLS("notification").forwards_sql("testapp", without, editor)
+    with (
+        connection.schema_editor(collect_sql=True) as editor,
+        pytest.raises(ImproperlyConfigured, match=r"\('django_supahybrid', '0001_initial'\)"),
+    ):
+        EnableTenantRLS("notification").forwards_sql("testapp", without, editor)
 
 
 def test_grants_cover_the_models_own_many_to_many_tables() -> None:

@@ -89,7 +89,8 @@ def test_interleaved_users_on_one_server_connection(
     hold.set()
     first.join(10)
     second.join(10)
-    assert not first.is_alive() and not second.is_alive()
+    assert not first.is_alive()
+    assert not second.is_alive()
 
     inside = [entry for entry in log if entry[0] == "in"]
     after = [entry for entry in log if entry[0] == "after"]

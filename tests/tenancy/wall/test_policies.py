@@ -93,7 +93,9 @@ def test_longer_paths_join_each_hop_and_skip_a_trailing_key() -> None:
 
 
 def test_owning_user(world: World, subs: dict[str, uuid.UUID]) -> None:
-    alice_rows = set(Notification.objects.filter(recipient=world.alice).values_list("pk", flat=True))
+    alice_rows = set(
+        Notification.objects.filter(recipient=world.alice).values_list("pk", flat=True)
+    )
     assert alice_rows
     assert _seen(Notification, subs["alice"]) == alice_rows
     assert _seen(Notification, subs["carol"]) == set()
@@ -141,10 +143,9 @@ def test_supabase_id_on_a_related_profile(
 def _write(sub: uuid.UUID, sql: str, params: list[Any]) -> int | str:
     """Rows changed, or the error class, as the Data API would report it."""
     try:
-        with as_supabase_user(claims_of(sub)), connection.cursor() as cursor:
-            with transaction.atomic():
-                cursor.execute(sql, params)
-                return cursor.rowcount
+        with as_supabase_user(claims_of(sub)), connection.cursor() as cursor, transaction.atomic():
+            cursor.execute(sql, params)
+            return cursor.rowcount
     except DatabaseError as exc:
         return type(exc.__cause__).__name__
 
@@ -153,7 +154,9 @@ def _matrix(world: World, sub: uuid.UUID) -> dict[str, int | str]:
     a, b = world.org_a.pk, world.org_b.pk
     ca, cb = world.campaign_a.pk, world.campaign_b.pk
     spare = Campaign.objects.create(organization=world.org_a, name="spare").pk  # no children
-    insert = "INSERT INTO testapp_campaign (organization_id, name, created_at) VALUES (%s, 'x', now())"
+    insert = (
+        "INSERT INTO testapp_campaign (organization_id, name, created_at) VALUES (%s, 'x', now())"
+    )
     return {
         "create in own": _write(sub, insert, [a]),
         "create in other": _write(sub, insert, [b]),

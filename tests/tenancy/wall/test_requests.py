@@ -100,9 +100,7 @@ def test_the_wall_alone_refuses_a_foreign_row_with_403(
         "/wall/raw/", {"name": "intruder", "organization_id": world.org_b.pk}, format="json"
     )
     assert response.status_code == 403
-    assert response.json() == {
-        "detail": "This change would put a row outside your organizations."
-    }
+    assert response.json() == {"detail": "This change would put a row outside your organizations."}
 
 
 def test_related_rows_of_other_tenants_do_not_exist_under_the_wall(
@@ -178,12 +176,16 @@ def test_for_user_asks_the_database_for_the_walls_own_user_only(
         assert "supahybrid.organization_ids()" in str(scoped.query)
         assert sorted(scoped.values_list("name", flat=True)) == ["ca", "cb"]
     # Another user's memberships are read from their table, which the role may not read.
-    with pytest.raises(TenantWallError, match="testapp_membership"):
-        with tenant_wall(claims_of(subs["carol"]), user=world.carol):
-            list(Campaign.objects.for_user(world.alice))
-    with pytest.raises(TenantWallError, match="testapp_membership"):
-        with tenant_wall(claims_of(subs["carol"])):  # no user given: nothing to compare
-            list(Campaign.objects.for_user(world.carol))
+    with (
+        pytest.raises(TenantWallError, match="testapp_membership"),
+        tenant_wall(claims_of(subs["carol"]), user=world.carol),
+    ):
+        list(Campaign.objects.for_user(world.alice))
+    with (
+        pytest.raises(TenantWallError, match="testapp_membership"),
+        tenant_wall(claims_of(subs["carol"])),
+    ):  # no user given: nothing to compare
+        list(Campaign.objects.for_user(world.carol))
 
 
 class TestTheContextManager:
@@ -201,9 +203,11 @@ class TestTheContextManager:
                 assert scalar(claim) == str(subs["alice"])
                 with tenant_wall(claims_of(subs["alice"])) as again:  # same claims: no-op
                     assert again is wall
-                with pytest.raises(TenantWallError, match="already under the tenant wall"):
-                    with tenant_wall(claims_of(subs["bob"])):
-                        pass  # pragma: no cover
+                with (
+                    pytest.raises(TenantWallError, match="already under the tenant wall"),
+                    tenant_wall(claims_of(subs["bob"])),
+                ):
+                    pass  # pragma: no cover
             assert active_wall() is None
             assert scalar("SELECT current_user") == "authenticated"
             assert scalar("SELECT auth.uid()") == subs["bob"]
@@ -211,11 +215,14 @@ class TestTheContextManager:
     def test_an_error_inside_rolls_the_savepoint_back(
         self, world: World, subs: dict[str, uuid.UUID]
     ) -> None:
+        def write_then_fail() -> None:
+            with tenant_wall(claims_of(subs["alice"]), user=world.alice):
+                Campaign.objects.create(organization=world.org_a, name="lost")
+                raise ZeroDivisionError
+
         with transaction.atomic():
             with pytest.raises(ZeroDivisionError):
-                with tenant_wall(claims_of(subs["alice"]), user=world.alice):
-                    Campaign.objects.create(organization=world.org_a, name="lost")
-                    raise ZeroDivisionError
+                write_then_fail()
             assert scalar("SELECT current_user") != "supahybrid_request"
         assert not Campaign.objects.filter(name="lost").exists()
 
@@ -223,22 +230,34 @@ class TestTheContextManager:
         self, subs: dict[str, uuid.UUID]
     ) -> None:
         claims = claims_of(subs["alice"])
-        with pytest.raises(DatabaseError, match="step size cannot equal zero"):
-            with tenant_wall(claims), connection.cursor() as cursor:
-                cursor.execute("SELECT generate_series(1, 10, 0)")
-        with pytest.raises(DatabaseError, match="division by zero"):
-            with tenant_wall(claims), connection.cursor() as cursor:
-                cursor.execute("SELECT 1 / 0")
+        with (
+            pytest.raises(DatabaseError, match="step size cannot equal zero"),
+            tenant_wall(claims),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT generate_series(1, 10, 0)")
+        with (
+            pytest.raises(DatabaseError, match="division by zero"),
+            tenant_wall(claims),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT 1 / 0")
         with connection.cursor() as cursor:
             cursor.execute("CREATE SCHEMA supahybrid_private")  # rolled back with the test
-        with pytest.raises(DatabaseError, match="permission denied for schema"):
-            with tenant_wall(claims), connection.cursor() as cursor:
-                cursor.execute("SELECT supahybrid_private.nothing()")
+        with (
+            pytest.raises(DatabaseError, match="permission denied for schema"),
+            tenant_wall(claims),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT supahybrid_private.nothing()")
 
     def test_a_table_that_is_no_model_is_named_as_it_is(self, subs: dict[str, uuid.UUID]) -> None:
-        with pytest.raises(TenantWallError, match=r"Table pg_authid \(pg_authid\)"):
-            with tenant_wall(claims_of(subs["alice"])), connection.cursor() as cursor:
-                cursor.execute("SELECT * FROM pg_authid")
+        with (
+            pytest.raises(TenantWallError, match=r"Table pg_authid \(pg_authid\)"),
+            tenant_wall(claims_of(subs["alice"])),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT * FROM pg_authid")
 
     def test_a_missing_request_role_is_named(
         self, subs: dict[str, uuid.UUID], monkeypatch: pytest.MonkeyPatch
@@ -246,9 +265,11 @@ class TestTheContextManager:
         from django_supahybrid.tenancy import wall
 
         monkeypatch.setattr(wall, "REQUEST_ROLE", "supahybrid_no_such_role")
-        with pytest.raises(TenantWallError, match="cannot take the request role"):
-            with tenant_wall(claims_of(subs["alice"])):
-                pass  # pragma: no cover
+        with (
+            pytest.raises(TenantWallError, match="cannot take the request role"),
+            tenant_wall(claims_of(subs["alice"])),
+        ):
+            pass  # pragma: no cover
 
 
 class TestTheMiddleware:
