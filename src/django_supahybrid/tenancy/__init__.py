@@ -9,8 +9,9 @@ The pieces:
 - :class:`ScopedPrimaryKeyRelatedField` and :class:`UserOrganizationField` (``relations``):
   serializer relations limited to the caller's organizations;
 - ``policies`` and ``operations``: the row level security generated from a declaration;
-- :func:`tenant_wall`, :class:`TenantWallMixin`, :class:`TenantWallMiddleware` (``wall``):
-  Django's requests under those policies.
+- ``wall``: ``tenant_wall``, ``TenantWallMixin`` and ``TenantWallMiddleware``, Django's
+  requests under those policies (imported from their module: they need DRF and the
+  authentication component, which models must not load).
 
 ``django_supahybrid.querysets`` and ``django_supahybrid.mixins`` re-export the two names
 most projects import.
@@ -26,25 +27,15 @@ from django_supahybrid.tenancy.relations import (
     UserOrganizationField,
 )
 from django_supahybrid.tenancy.scoping import ScopingDeclaration, declaration_of
-from django_supahybrid.tenancy.wall import (
-    TenantWallError,
-    TenantWallMiddleware,
-    TenantWallMixin,
-    tenant_wall,
-)
 
 __all__ = [
     "OrganizationQuerySet",
     "OrganizationScopedMixin",
     "ScopedPrimaryKeyRelatedField",
     "ScopingDeclaration",
-    "TenantWallError",
-    "TenantWallMiddleware",
-    "TenantWallMixin",
     "UserOrganizationField",
     "declaration_of",
     "is_scoped_model",
     "sees_every_organization",
-    "tenant_wall",
     "user_organizations",
 ]
