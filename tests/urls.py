@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("scoping/", include("tests.support.scoping_views")),
     path("api/", include("tests.support.monitoring_views")),
+    path("wall/", include("tests.support.wall_views")),
 ]

@@ -39,6 +39,7 @@ class SupaHybridSettings:
     ORGANIZATION_LOOKUP: str | None = None
     ORGANIZATION_RESOLVER: str | None = None
     ORGANIZATION_SUPERUSER_SEES_ALL: bool = False
+    TENANT_WALL_DATABASE: str = "default"
 
     # --- pagination ---
     PAGINATION_PAGE_SIZE: int = 20

@@ -16,6 +16,7 @@ from __future__ import annotations
 from django_supahybrid.authentication.authenticators import (
     SupabaseAuthenticationMiddleware,
     SupabaseJWTAuthentication,
+    authenticate_request,
     bearer_token,
     get_claims,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "SupabaseJWTAuthentication",
     "SupabaseSessionAuthentication",
     "TokenError",
+    "authenticate_request",
     "bearer_token",
     "get_claims",
     "invalidate_sub",

@@ -27,6 +27,7 @@ from django_supahybrid.authentication.users import resolve_user
 __all__ = [
     "SupabaseAuthenticationMiddleware",
     "SupabaseJWTAuthentication",
+    "authenticate_request",
     "bearer_token",
     "get_claims",
 ]
@@ -89,6 +90,11 @@ class SupabaseJWTAuthentication(BaseAuthentication):
             if token is None:
                 return None
             if not self.cache_namespace:  # the default steps: the shortest path
+                done: tuple[Any, SupabaseClaims | None] | None = getattr(
+                    django_request(request), _RESULT_ATTR, None
+                )
+                if done is not None and done[1] is not None and self._header_token:
+                    return done[0], done[1]  # a middleware authenticated this token already
                 return authenticate_token(token)
             return authenticate_token(
                 token,
@@ -98,6 +104,10 @@ class SupabaseJWTAuthentication(BaseAuthentication):
             )
         except TokenError as exc:
             raise self.refusal(request, exc) from None
+
+    @property
+    def _header_token(self) -> bool:
+        return type(self).get_raw_token is SupabaseJWTAuthentication.get_raw_token
 
     def get_raw_token(self, request: Request) -> str | None:
         """The access token of the request, ``None`` to leave the request to other classes.
@@ -148,6 +158,14 @@ def _resolve(request: HttpRequest) -> tuple[Any, SupabaseClaims | None]:
 def get_claims(request: HttpRequest) -> SupabaseClaims | None:
     """The verified claims of the request's Bearer token (after the middleware), or ``None``."""
     return _resolve(request)[1]
+
+
+def authenticate_request(request: HttpRequest) -> tuple[Any, SupabaseClaims | None]:
+    """The user and claims of the request's Bearer token, resolved once per request.
+
+    ``(AnonymousUser, None)`` without a Bearer token or with a refused one.
+    """
+    return _resolve(request)
 
 
 class SupabaseAuthenticationMiddleware:

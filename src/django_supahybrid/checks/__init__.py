@@ -4,8 +4,8 @@
 and ``supahybrid.W0xx`` (warnings), grouped by component: 001-009 settings, 010-019
 authentication, 020-029 tenancy and pagination, 030-039 counters, 040-049 realtime,
 050-059 databases, 060-069 Supabase's own schemas as Django's database role sees them (the
-Data API's reach, ``auth.sessions``, ``realtime.messages``; tagged ``database``). Every id
-is documented in ``docs/checks.md`` and never reused.
+Data API's reach, ``auth.sessions``, ``realtime.messages``; tagged ``database``), 070-079
+the tenant wall. Every id is documented in ``docs/checks.md`` and never reused.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def register_all() -> None:
         db,
         realtime,
         tenancy,
+        wall,
     )
 
     checks.register(conf.check_settings)
@@ -38,3 +39,4 @@ def register_all() -> None:
     checks.register(dataapi.check_data_api, checks.Tags.database)
     checks.register(authentication.check_session_table, checks.Tags.database)
     checks.register(realtime.check_realtime_partitions, checks.Tags.database)
+    checks.register(wall.check_tenant_wall, checks.Tags.database)

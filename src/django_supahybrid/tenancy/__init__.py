@@ -9,6 +9,10 @@ The pieces:
 - :class:`ScopedPrimaryKeyRelatedField` and :class:`UserOrganizationField` (``relations``):
   serializer relations limited to the caller's organizations; :func:`scope_related_fields`
   and :func:`check_related_rows` keep any serializer's relations inside them.
+- ``policies`` and ``operations``: the row level security generated from a declaration;
+- ``wall``: ``tenant_wall``, ``TenantWallMixin`` and ``TenantWallMiddleware``, Django's
+  requests under those policies (imported from their module: they need DRF and the
+  authentication component, which models must not load).
 
 ``django_supahybrid.querysets`` and ``django_supahybrid.mixins`` re-export the two names
 most projects import.

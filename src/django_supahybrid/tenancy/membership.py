@@ -12,7 +12,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, router
+from django.db.models.expressions import RawSQL
 from django.utils.module_loading import import_string
 
 from django_supahybrid.conf import app_settings
@@ -20,10 +21,12 @@ from django_supahybrid.conf import app_settings
 __all__ = ["sees_every_organization", "user_organizations"]
 
 
-def user_organizations(user: Any) -> Iterable[Any]:
+def user_organizations(user: Any) -> Iterable[Any] | RawSQL:
     """The primary keys of the organizations ``user`` belongs to.
 
-    With ``ORGANIZATION_LOOKUP`` this is a subquery (no query of its own); with
+    With ``ORGANIZATION_LOOKUP`` this is a subquery (no query of its own); under the
+    tenant wall, for the wall's own user, it is the database's answer to the same question
+    (``supahybrid.organization_ids()``, what the policies use). With
     ``ORGANIZATION_RESOLVER`` it is whatever the callable returns (ids or a queryset).
     Raises :class:`~django.core.exceptions.ImproperlyConfigured` when neither is set.
     """
@@ -32,8 +35,16 @@ def user_organizations(user: Any) -> Iterable[Any]:
         resolver: Callable[[Any], Iterable[Any]] = import_string(conf.ORGANIZATION_RESOLVER)
         return resolver(user)
     if conf.ORGANIZATION_LOOKUP is not None:
+        from django_supahybrid.tenancy.policies import ORGANIZATION_IDS
+        from django_supahybrid.tenancy.wall import active_wall
+
         lookup = conf.ORGANIZATION_LOOKUP
-        users: models.Manager[Any] = get_user_model()._default_manager
+        user_model = get_user_model()
+        wall = active_wall(router.db_for_read(user_model))
+        if wall is not None and wall.user_pk is not None and wall.user_pk == user.pk:
+            # The request role may not read the membership tables; the function may.
+            return RawSQL(f"SELECT {ORGANIZATION_IDS}", ())  # noqa: S611  (a constant)
+        users: models.Manager[Any] = user_model._default_manager
         return users.filter(pk=user.pk, **{f"{lookup}__isnull": False}).values(lookup)
     raise ImproperlyConfigured(
         "django-supahybrid cannot tell which organizations a user belongs to: set "
