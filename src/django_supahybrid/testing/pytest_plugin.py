@@ -20,6 +20,7 @@ from django_supahybrid.testing import queries
 from django_supahybrid.testing.tokens import (
     TEST_JWT_SECRET,
     TEST_SUPABASE_URL,
+    Algorithm,
     JWKSServer,
     SigningKey,
     reset_process_state,
@@ -57,7 +58,7 @@ def supahybrid_configure(settings: Any) -> Callable[..., dict[str, Any]]:
     """
 
     def configure(**overrides: Any) -> dict[str, Any]:
-        value = {"SUPABASE_URL": TEST_SUPABASE_URL, "JWT_SECRET": TEST_JWT_SECRET}
+        value: dict[str, Any] = {"SUPABASE_URL": TEST_SUPABASE_URL, "JWT_SECRET": TEST_JWT_SECRET}
         value["JWKS_URL"] = False
         value.update(overrides)
         settings.SUPAHYBRID = value
@@ -70,7 +71,8 @@ def supahybrid_configure(settings: Any) -> Callable[..., dict[str, Any]]:
 @pytest.fixture(scope="session")
 def supahybrid_signing_keys() -> dict[str, SigningKey]:
     """One ES256, one RS256 and one EdDSA key, generated once per test session."""
-    return {alg: SigningKey.generate(alg) for alg in ("ES256", "RS256", "EdDSA")}  # type: ignore[arg-type]
+    algorithms: tuple[Algorithm, ...] = ("ES256", "RS256", "EdDSA")
+    return {alg: SigningKey.generate(alg) for alg in algorithms}
 
 
 @pytest.fixture
