@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -28,3 +29,12 @@ def signing_keys(supahybrid_signing_keys: dict[str, SigningKey]) -> dict[str, Si
 @pytest.fixture
 def jwks_server(supahybrid_jwks_server: JWKSServer) -> JWKSServer:
     return supahybrid_jwks_server
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Leave no key behind on a shared Redis: this run's own (its key prefix), nothing else.
+    from django.core.cache import caches
+
+    with contextlib.suppress(Exception):  # no Redis reachable: nothing was left there
+        caches["default"].delete_pattern("*")
+

@@ -8,6 +8,7 @@ both variables.
 from __future__ import annotations
 
 import os
+import uuid
 
 from django_supahybrid.cache import cache_config
 from django_supahybrid.db import database_config
@@ -26,7 +27,11 @@ DATABASES = {
     "other": database_config(_DATABASE_URL, TEST={"NAME": f"test_{_default['NAME']}_other"}),
 }
 
-CACHES = {"default": cache_config(_REDIS_URL, key_prefix="supahybrid-tests")}
+# A key prefix of this run's own: tests that empty the cache delete only keys under it
+# (delete_pattern), never other programs' keys or another run's on a shared Redis. The
+# worker processes the tests start inherit it through the environment.
+_RUN = os.environ.setdefault("SUPAHYBRID_TEST_RUN", uuid.uuid4().hex[:12])
+CACHES = {"default": cache_config(_REDIS_URL, key_prefix=f"supahybrid-tests:{_RUN}")}
 
 INSTALLED_APPS = [
     "django.contrib.auth",

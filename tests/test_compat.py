@@ -67,3 +67,18 @@ def test_django_request_unwraps_drf_and_passes_django_through() -> None:
     django_request = RequestFactory().get("/", HTTP_AUTHORIZATION="Bearer x")
     assert _compat.django_request(Request(django_request)) is django_request
     assert _compat.django_request(django_request) is django_request
+
+
+def test_the_opener_hands_over_the_socket_of_each_connection() -> None:
+    import socket
+
+    from django_supahybrid.testing import JWKSServer
+
+    seen: list[socket.socket] = []
+    with JWKSServer() as server:
+        opener = _compat.socket_reporting_opener(seen.append)
+        with opener.open(server.url, timeout=5) as response:
+            assert response.status == 200
+            [sock] = seen
+            assert isinstance(sock, socket.socket)
+            assert sock.getpeername()[1] == int(server.url.split(":")[2].split("/")[0])

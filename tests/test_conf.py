@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -73,3 +75,50 @@ def test_type_matching(value: object, hint: object, expected: bool | None) -> No
         assert _matches([1], list)
         return
     assert _matches(value, hint) is expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        ("JWT_SECRET", b"bytes-secret-0123456789-0123456789", "<redacted bytes>"),
+        ("JWT_SECRET", ["list-secret-0123456789"], "<redacted list>"),
+        ("METRICS_TOKEN", 12345678901234567890, "<redacted int>"),
+    ],
+)
+def test_secrets_are_redacted_in_messages(
+    key: str, value: object, shown: str, settings: Any
+) -> None:
+    from django_supahybrid.checks.conf import check_settings
+
+    settings.SUPAHYBRID = {key: value}
+    with pytest.raises(ImproperlyConfigured) as excinfo:
+        app_settings()
+    message = str(excinfo.value)
+    assert message.endswith(f", got {shown}.")
+    secret = str(value[0] if isinstance(value, list) else value)
+    assert secret.removeprefix("b'").removesuffix("'") not in message
+    [error] = check_settings()
+    assert error.id == "supahybrid.E001"
+    assert secret not in error.msg
+
+
+def test_secret_strings_show_their_length_only() -> None:
+    from django_supahybrid.conf import is_secret, shown
+
+    assert shown("JWT_SECRET", "hunter2") == "<redacted str of 7 characters>"
+    assert shown("JWT_SECRET", None) == "None"
+    assert shown("SUPABASE_URL", "https://x.supabase.co") == "'https://x.supabase.co'"
+    assert [name for name in SupaHybridSettings.__dataclass_fields__ if is_secret(name)] == [
+        "JWT_SECRET",
+        "METRICS_TOKEN",
+    ]
+
+
+def test_secrets_stay_out_of_repr(settings: Any) -> None:
+    settings.SUPAHYBRID = {
+        "JWT_SECRET": "jwt-secret-value-0123456789-0123456789",
+        "METRICS_TOKEN": "metrics-token-value",
+    }
+    text = repr(app_settings())
+    assert "jwt-secret-value" not in text
+    assert "metrics-token-value" not in text

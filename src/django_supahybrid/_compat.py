@@ -6,6 +6,9 @@ each one against the installed versions, so an upgrade that changes one fails th
 
 from __future__ import annotations
 
+import http.client
+import socket
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +21,7 @@ __all__ = [
     "django_request",
     "last_on_commit",
     "native_pools",
+    "socket_reporting_opener",
     "strict_cache",
 ]
 
@@ -80,3 +84,39 @@ def django_request(request: Request | HttpRequest) -> HttpRequest:
     djangorestframework 3.16.
     """
     return request._request if isinstance(request, Request) else request
+
+
+def socket_reporting_opener(
+    on_connect: Callable[[socket.socket], None],
+) -> urllib.request.OpenerDirector:
+    """An ``urllib`` opener that hands the socket of every connection it opens to ``on_connect``.
+
+    Proxies and redirects work as with ``urlopen``; the caller gets the sockets so that it
+    can shut them down from another thread when a deadline passes (a socket timeout only
+    bounds each read, not a server that trickles bytes).
+
+    Private API: ``AbstractHTTPHandler.do_open(http_class, req)`` with a connection class of
+    our own, and the ``sock`` attribute of a connected ``http.client.HTTPConnection``,
+    checked with Python 3.11, 3.12 and 3.13.
+    """
+
+    class _HTTPConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            on_connect(self.sock)
+
+    class _HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            on_connect(self.sock)
+
+    class _HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(_HTTPConnection, req)
+
+    class _HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            # The default context of HTTPSConnection verifies certificates and host names.
+            return self.do_open(_HTTPSConnection, req)
+
+    return urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)

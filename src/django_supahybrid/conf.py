@@ -8,6 +8,7 @@ calls :func:`app_settings` each time it needs a value.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from functools import cache
@@ -17,9 +18,13 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-__all__ = ["SupaHybridSettings", "app_settings", "reload"]
+__all__ = ["SupaHybridSettings", "app_settings", "is_secret", "reload", "shown"]
 
 SETTING_NAME = "SUPAHYBRID"
+
+# The names Django's own error pages hide (``SafeExceptionReporterFilter``), so a setting
+# added later with such a name is redacted without anyone having to remember it.
+_SECRET_NAMES = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE", flags=re.IGNORECASE)
 
 SupabaseCompute = Literal[
     "nano", "micro", "small", "medium", "large", "xl", "2xl", "4xl", "8xl", "12xl", "16xl"
@@ -74,7 +79,8 @@ class SupaHybridSettings:
     JWT_LEEWAY: int = 10
     JWT_ALLOWED_ROLES: list[str] = dataclasses.field(default_factory=lambda: ["authenticated"])
     JWT_ALLOW_ANONYMOUS_USERS: bool = True
-    JWT_ALLOW_OAUTH_CLIENTS: bool = True
+    JWT_ALLOW_OAUTH_CLIENTS: bool = False
+    JWT_MAX_LIFETIME: int = 604_800
     JWT_MIN_AAL: Literal["aal1", "aal2"] | None = None
     JWKS_CACHE_TTL: int = 600
     JWKS_MAX_STALE: int = 3600
@@ -91,7 +97,7 @@ class SupaHybridSettings:
 
     # --- monitoring ---
     REQUEST_METRICS_SERVER_TIMING: bool = False
-    METRICS_TOKEN: str | None = None
+    METRICS_TOKEN: str | None = dataclasses.field(default=None, repr=False)
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -126,6 +132,23 @@ def _describe(hint: Any) -> str:
     return str(hint).replace("typing.", "").replace("NoneType", "None")
 
 
+def is_secret(key: str) -> bool:
+    """Whether the setting ``key`` holds a secret (``JWT_SECRET``, ``METRICS_TOKEN``, ...)."""
+    return bool(_SECRET_NAMES.search(key))
+
+
+def shown(key: str, value: object) -> str:
+    """``value`` of the setting ``key`` as a message may show it: secrets are redacted.
+
+    A secret is shown as its type and length only, so a message still says what is wrong
+    (a number instead of a string, an empty string) without revealing it.
+    """
+    if not is_secret(key) or value is None:
+        return repr(value)
+    size = f" of {len(value)} characters" if isinstance(value, str) else ""
+    return f"<redacted {type(value).__name__}{size}>"
+
+
 @cache
 def app_settings() -> SupaHybridSettings:
     """Return the validated ``SUPAHYBRID`` settings, merged over the defaults.
@@ -148,7 +171,8 @@ def app_settings() -> SupaHybridSettings:
     for key, value in raw.items():
         if not _matches(value, hints[key]):
             raise ImproperlyConfigured(
-                f"settings.{SETTING_NAME}[{key!r}] must be {_describe(hints[key])}, got {value!r}."
+                f"settings.{SETTING_NAME}[{key!r}] must be {_describe(hints[key])}, "
+                f"got {shown(key, value)}."
             )
     return SupaHybridSettings(**raw)
 

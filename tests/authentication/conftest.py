@@ -24,7 +24,11 @@ reset_auth_state = reset_process_state
 
 
 def clear_shared_cache() -> None:
-    """Delete this test run's keys only (its key prefix): never the whole Redis database."""
+    """Delete this test run's keys only (its key prefix, see ``tests/settings.py``).
+
+    Never ``cache.clear()``: that empties the whole Redis database, other programs' keys
+    included.
+    """
     caches["default"].delete_pattern("*")
 
 

@@ -1,4 +1,4 @@
-"""Invalidation across worker processes that share Redis, with real processes."""
+"""Invalidation and key revocation across worker processes that share Redis, for real."""
 
 from __future__ import annotations
 
@@ -8,19 +8,22 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 
+import django_supahybrid
 from django_supahybrid.models import SupabaseIdentity
-from django_supahybrid.testing import make_claims, mint_token
+from django_supahybrid.testing import JWKSServer, SigningKey, make_claims, mint_token
 from tests.authentication.conftest import ISSUER, SECRET, Configure
 from tests.support import pgtools
 
 ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = str(Path(django_supahybrid.__file__).resolve().parents[1])
 STALENESS = 1.0
 
 
@@ -49,28 +52,42 @@ class Worker:
 
 
 @pytest.fixture
-def worker(configure: Configure) -> Iterator[Worker]:
-    supahybrid = configure(AUTH_MAX_STALENESS=STALENESS)
-    env = {
-        **os.environ,
-        "DATABASE_URL": pgtools.url(),
-        "PYTHONPATH": str(ROOT),
-        "SUPAHYBRID_JSON": json.dumps(supahybrid),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.auth_worker"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    yield Worker(proc)
-    assert proc.stdin is not None
-    proc.stdin.close()
-    proc.wait(timeout=30)
-    assert proc.stdout is not None
-    proc.stdout.close()
+def start_worker(configure: Configure) -> Iterator[Callable[..., Worker]]:
+    """Starts a worker process with this process's settings plus ``overrides``."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(**overrides: Any) -> Worker:
+        supahybrid = configure(AUTH_MAX_STALENESS=STALENESS, **overrides)
+        env = {
+            **os.environ,
+            "DATABASE_URL": pgtools.url(),
+            # The library this process imported, wherever it is (installed or a checkout).
+            "PYTHONPATH": os.pathsep.join([str(ROOT), LIBRARY]),
+            "SUPAHYBRID_JSON": json.dumps(supahybrid),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.auth_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        procs.append(proc)
+        return Worker(proc)
+
+    yield start
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+@pytest.fixture
+def worker(start_worker: Callable[..., Worker]) -> Worker:
+    return start_worker()
 
 
 @pytest.mark.slow
@@ -92,3 +109,29 @@ def test_changes_reach_the_other_process_within_the_window(worker: Worker) -> No
     user.save()
     refused_after = worker.wait_for(token, {"ok": False, "code": "user_inactive"}, timeout=10)
     assert refused_after <= STALENESS + 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_purged_signing_key_is_refused_by_the_other_process_within_the_window(
+    start_worker: Callable[..., Worker], signing_keys: dict[str, SigningKey]
+) -> None:
+    revoked, kept = signing_keys["ES256"], signing_keys["RS256"]
+    with JWKSServer([revoked, kept]) as server:
+        worker = start_worker(JWKS_URL=server.url)
+        cached = mint_token(make_claims(issuer=ISSUER), key=revoked)
+        other = mint_token(make_claims(issuer=ISSUER), key=kept)
+        assert worker.ask(cached) == {"ok": True, "first_name": ""}
+        assert worker.ask(cached) == {"ok": True, "first_name": ""}  # a local hit there
+        assert worker.ask(other) == {"ok": True, "first_name": ""}
+
+        server.keys = [kept]  # the key is revoked in the dashboard...
+        call_command("supahybrid_jwks", "purge")  # ...and purged from this process
+        refused = {"ok": False, "code": "unknown_key"}
+        refused_after = worker.wait_for(cached, refused, timeout=10)
+        assert refused_after <= STALENESS + 1.0  # the window plus scheduling slack
+
+        # A token it has never seen, signed with the purged key, is refused at once; the
+        # other key still works.
+        assert worker.ask(mint_token(make_claims(issuer=ISSUER), key=revoked)) == refused
+        assert worker.ask(other) == {"ok": True, "first_name": ""}

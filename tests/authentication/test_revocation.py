@@ -61,9 +61,16 @@ def _end(session: uuid.UUID) -> None:
         cursor.execute("DELETE FROM auth.sessions WHERE id = %s", [session])
 
 
-def _get(sub: uuid.UUID, session: uuid.UUID | None, **claims: Any) -> Any:
-    token = mint_token(make_claims(sub, issuer=ISSUER, session_id=session, **claims), secret=SECRET)
+def _token(sub: uuid.UUID, session: uuid.UUID | None, **claims: Any) -> str:
+    return mint_token(make_claims(sub, issuer=ISSUER, session_id=session, **claims), secret=SECRET)
+
+
+def _call(token: str) -> Any:
     return APIClient().get("/high-risk/", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def _get(sub: uuid.UUID, session: uuid.UUID | None, **claims: Any) -> Any:
+    return _call(_token(sub, session, **claims))
 
 
 @pytest.mark.usefixtures("sessions_table")
@@ -100,11 +107,22 @@ def test_answer_is_cached_for_the_ttl(configure: Configure) -> None:
     configure(SESSION_CHECK_TTL=30)
     sub = uuid.uuid4()
     session = _session(sub)
-    assert _get(sub, session).status_code == 200
+    token = _token(sub, session)  # one token: a second one could miss the token cache
+    assert _call(token).status_code == 200
     _end(session)
     with CaptureQueriesContext(connection) as queries:
-        assert _get(sub, session).status_code == 200  # still cached: no query at all
+        assert _call(token).status_code == 200  # still cached: no query at all
     assert len(queries) == 0
+
+
+@pytest.mark.usefixtures("sessions_table")
+def test_the_cached_answer_is_only_for_the_user_of_the_session(configure: Configure) -> None:
+    configure(SESSION_CHECK_TTL=30)
+    owner, other = uuid.uuid4(), uuid.uuid4()
+    session = _session(owner)
+    assert _get(owner, session).status_code == 200  # "alive" is cached for the owner
+    response = _get(other, session)  # another user's token naming that session
+    assert (response.status_code, response.json()["code"]) == (401, "session_revoked")
 
 
 class _BrokenCache:

@@ -206,6 +206,97 @@ def test_idle_local_entry_expires_after_the_cache_ttl(configure: Configure) -> N
     assert len(queries) == 1  # not trusted past AUTH_CACHE_TTL since its last check
 
 
+def test_entry_in_steady_use_still_expires_at_the_cache_ttl(configure: Configure) -> None:
+    # Generation checks every 0.2 s must not extend the entry past verification + TTL.
+    configure(AUTH_CACHE_TTL=1, AUTH_MAX_STALENESS=0.2)
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    time.sleep(0.5)
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)  # checked against the generation, kept
+    assert len(queries) == 0
+    time.sleep(0.6)  # 1.1 s after verification, 0.6 s after the last check
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1  # verified and resolved again
+
+
+def test_a_shared_entry_keeps_its_verification_time_in_other_processes(
+    configure: Configure,
+) -> None:
+    configure(AUTH_CACHE_TTL=2, AUTH_MAX_STALENESS=100.0)
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    time.sleep(1.2)
+    authcache.clear_local()  # another process picks the entry up late
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 0  # a shared hit
+    time.sleep(1.0)  # 2.2 s after verification, 1 s after the shared hit
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1
+
+
+def test_a_shared_entry_past_its_verification_ttl_is_not_served(configure: Configure) -> None:
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    key = authcache.token_key(token)
+    user, raw, generation, epoch, verified_at = caches["default"].get(key)
+    caches["default"].set(key, (user, raw, generation, epoch, verified_at - 601))
+    authcache.clear_local()
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1
+
+
+def test_cached_entries_are_verified_again_after_a_purge_elsewhere(
+    configure: Configure, counting: CountingCache
+) -> None:
+    from django_supahybrid.authentication import jwks
+
+    configure(AUTH_MAX_STALENESS=0.2)
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    caches["default"].set(jwks.EPOCH_KEY, "purged-elsewhere", timeout=None)
+    time.sleep(0.25)
+    calls = counting.calls
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1  # dropped and verified again
+    # Generation and epoch share the round trip: one to re-check, one for the miss.
+    assert counting.calls == calls + 3  # MGET (re-check), MGET (miss), SET (store)
+    authcache.clear_local()
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 0  # the new entry, under the new epoch, is shared
+
+
+def test_a_shared_entry_from_before_a_purge_is_not_served() -> None:
+    from django_supahybrid.authentication import jwks
+
+    _, sub = _user()
+    token = _token(sub)
+    authcache.authenticate_token(token)
+    jwks.purge()
+    authcache.clear_local()
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    assert len(queries) == 1
+
+
+@pytest.mark.parametrize("exp", [10**400, 2**53 + 1, 1e300, True, "9999999999"])
+def test_odd_expiry_times_are_malformed_not_a_500(exp: Any) -> None:
+    _, sub = _user()
+    with pytest.raises(TokenError) as info:
+        authcache.authenticate_token(_token(sub, exp=exp))
+    assert info.value.code == "malformed"
+
+
 def test_secret_counts_in_the_key_but_never_in_repr(configure: Configure) -> None:
     from django_supahybrid.conf import app_settings
 

@@ -62,6 +62,14 @@ def test_refused_with_debug_off_unless_forced(settings: Any) -> None:
     assert verify_token(token)
 
 
+def test_lifetime_within_the_accepted_maximum(configure: Configure) -> None:
+    configure(JWT_MAX_LIFETIME=600)
+    with pytest.raises(CommandError, match="would be refused"):
+        _mint("--sub", str(uuid.uuid4()), "--lifetime", "601")
+    token, _ = _mint("--sub", str(uuid.uuid4()), "--lifetime", "600")
+    assert verify_token(token)
+
+
 def test_needs_a_secret(configure: Configure) -> None:
     configure(JWT_SECRET=None)
     with pytest.raises(CommandError, match="JWT_SECRET"):

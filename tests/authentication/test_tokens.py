@@ -69,7 +69,8 @@ def test_hs256_token_gives_typed_claims() -> None:
     assert result.raw["user_metadata"]["sub"] == str(sub)
 
 
-def test_optional_claims_may_be_absent_or_odd() -> None:
+def test_optional_claims_may_be_absent_or_odd(configure: Configure) -> None:
+    configure(JWT_ALLOW_OAUTH_CLIENTS=True)
     claims = make_claims(
         issuer=ISSUER, session_id=None, email=None, aal=None, app_metadata=None, client_id="c1"
     )
@@ -301,13 +302,104 @@ def test_anonymous_users_setting(configure: Configure) -> None:
     assert _refused(token) == "anonymous_not_allowed"
 
 
-def test_oauth_clients_setting(configure: Configure) -> None:
+def test_oauth_client_tokens_are_refused_unless_allowed(configure: Configure) -> None:
     claims = make_claims(issuer=ISSUER, client_id="9a1b", scope="openid email")
     token = mint_token(claims, secret=SECRET)
-    assert verify_token(token).client_id == "9a1b"
-    configure(JWT_ALLOW_OAUTH_CLIENTS=False)
-    assert _refused(token) == "oauth_client_not_allowed"
+    assert _refused(token) == "oauth_client_not_allowed"  # the default
     assert verify_token(mint_token(make_claims(issuer=ISSUER), secret=SECRET))
+    configure(JWT_ALLOW_OAUTH_CLIENTS=True)
+    assert verify_token(token).client_id == "9a1b"
+
+
+def test_lifetime_is_bounded(configure: Configure) -> None:
+    week = 7 * 86400
+    assert verify_token(mint_token(make_claims(issuer=ISSUER, lifetime=week), secret=SECRET))
+    long_lived = mint_token(make_claims(issuer=ISSUER, lifetime=week + 1), secret=SECRET)
+    assert _refused(long_lived) == "lifetime_too_long"
+    # Without iat, the lifetime left counts.
+    no_iat = make_claims(issuer=ISSUER, lifetime=week + 60, iat=None)
+    assert _refused(mint_token(no_iat, secret=SECRET)) == "lifetime_too_long"
+    no_iat = make_claims(issuer=ISSUER, lifetime=week - 60, iat=None)
+    assert verify_token(mint_token(no_iat, secret=SECRET))
+    # Issued long ago, expiring soon: still a token that lived too long.
+    old = make_claims(issuer=ISSUER, issued_at=int(time.time()) - week, lifetime=week + 3600)
+    assert _refused(mint_token(old, secret=SECRET)) == "lifetime_too_long"
+    configure(JWT_MAX_LIFETIME=3600)
+    assert _refused(mint_token(make_claims(issuer=ISSUER, lifetime=3601), secret=SECRET)) == (
+        "lifetime_too_long"
+    )
+
+
+def _signed(header: str, payload: str) -> str:
+    """An HS256 token over the raw JSON texts given, correctly signed with the secret."""
+    signing_input = f"{_b64(header.encode())}.{_b64(payload.encode())}"
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": ["HS256"]},
+        {"alg": {"HS256": True}},
+        {"alg": 256},
+        {"alg": None},
+        {"alg": "HS256", "kid": ["k"]},
+        {"alg": "ES256", "kid": {"k": 1}},
+        {"alg": "HS256", "crit": [1]},
+        {"alg": "HS256", "b64": False},
+    ],
+)
+def test_odd_header_values_are_refused(header: dict[str, Any]) -> None:
+    token = _signed(json.dumps(header), json.dumps(make_claims(issuer=ISSUER)))
+    assert _refused(token) in ("malformed", "unsupported_algorithm")
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "9999999999"),
+        ("exp", True),
+        ("exp", 10**400),
+        ("exp", -1),
+        ("exp", [1]),
+        ("iat", "now"),
+        ("iat", 2**60),
+        ("nbf", {"t": 1}),
+        ("role", ["authenticated"]),
+        ("iss", [ISSUER]),
+        ("sub", 12),
+        ("session_id", 5),
+        ("aal", ["aal2"]),
+        ("client_id", {"id": 1}),
+    ],
+)
+def test_claims_of_the_wrong_type_are_malformed(claim: str, value: Any) -> None:
+    payload = json.dumps({**make_claims(issuer=ISSUER), claim: value})
+    assert _refused(_signed('{"alg":"HS256","typ":"JWT"}', payload)) == "malformed"
+
+
+@pytest.mark.parametrize("text", ["Infinity", "-Infinity", "NaN", "1e400"])
+def test_non_finite_times_are_malformed(text: str) -> None:
+    claims = make_claims(issuer=ISSUER)
+    payload = json.dumps(claims).replace(f'"exp": {claims["exp"]}', f'"exp": {text}')
+    assert text in payload
+    assert _refused(_signed('{"alg":"HS256"}', payload)) == "malformed"
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_deeply_nested_json_is_malformed(part: str) -> None:
+    deep = "[" * 5000 + "]" * 5000
+    header, payload = '{"alg":"HS256"}', json.dumps(make_claims(issuer=ISSUER))
+    if part == "header":
+        header = '{"alg":"HS256","x":' + deep + "}"
+    else:
+        payload = payload[:-1] + ', "x": ' + deep + "}"
+    token = _signed(header, payload)
+    assert len(token) < MAX_TOKEN_LENGTH
+    assert _refused(token) == "malformed"
+    with pytest.raises(TokenError):
+        unverified_payload(token)
 
 
 def test_minimum_aal(configure: Configure) -> None:

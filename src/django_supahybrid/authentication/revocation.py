@@ -136,7 +136,9 @@ def session_is_active(claims: SupabaseClaims) -> bool:
         return False
     conf = app_settings()
     cache = _cache(conf)
-    key = f"supahybrid:session:{claims.session_id}"
+    # The answer is about this session of this user: a token naming another user's
+    # session must not reuse it.
+    key = f"supahybrid:session:{claims.sub}:{claims.session_id}"
     if cache is not None:
         try:
             cached = cache.get(key)

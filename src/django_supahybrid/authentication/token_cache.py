@@ -1,7 +1,8 @@
 """Two-level cache of authenticated tokens, with cross-process invalidation.
 
 A token is keyed by the full SHA-256 of its text (plus a fingerprint of the settings), never
-by the token itself, and cached no longer than its ``exp``:
+by the token itself, and served from either level for at most ``AUTH_CACHE_TTL`` seconds
+after it was verified, and never past its ``exp``:
 
 1. a bounded LRU in this process: a hit costs no SQL query and no network round trip;
 2. the shared Django cache (``AUTH_CACHE``, Redis): a hit costs one round trip, no SQL.
@@ -10,9 +11,12 @@ Invalidation uses a *generation* per Supabase user id in the shared cache, repla
 every committed save or delete of the user or its identity. An entry remembers the
 generation read *before* its user was loaded; a process-local entry re-reads the
 generation once it is older than ``AUTH_MAX_STALENESS`` seconds, so a change made in any
-process is seen by every process within that window. When the shared cache fails, requests
-verify and query instead (a warning is logged at most once a minute) and the local entries
-are still re-validated every window, against the database.
+process is seen by every process within that window. The key-set epoch of ``jwks`` is read
+in the same round trip and kept in the entry the same way: after ``jwks.purge()``, every
+entry verified before it is verified again, with the keys fetched anew, within that window.
+When the shared cache fails, requests verify and query instead (a warning is logged at most
+once a minute) and the local entries are still re-validated every window, against the
+database.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from django.db.models.signals import post_delete, post_save
 
 from django_supahybrid._compat import cache_error_name, strict_cache
 from django_supahybrid._ratelimit import warn_every
+from django_supahybrid.authentication import jwks
 from django_supahybrid.authentication.tokens import (
     SupabaseClaims,
     TokenError,
@@ -70,7 +75,10 @@ class _Entry:
     user: AbstractBaseUser
     claims: SupabaseClaims
     generation: str | None  # None: unknown (the shared cache was unreachable)
-    checked_at: float
+    epoch: str | None  # the key-set epoch read before verification; None: unknown
+    verified_at: float  # when the token was verified, in whichever process
+    checked_at: float  # when generation and epoch were last confirmed
+    expires_at: float = 0.0  # never served after: min(exp, verified_at + AUTH_CACHE_TTL)
 
 
 class _LRU:
@@ -165,50 +173,73 @@ def _shared(conf: SupaHybridSettings) -> Any:
     return strict_cache(caches[conf.AUTH_CACHE])
 
 
-def _read_generation(sub: uuid.UUID, conf: SupaHybridSettings) -> str | None:
-    cache = _shared(conf)
-    if cache is None:
-        return None
-    try:
-        return cache.get(_generation_key(sub)) or _NO_GENERATION
-    except Exception as exc:  # any cache client error: degrade, never fail the request
-        _shared_failed(exc)
-        return None
-
-
-def _read_shared(key: str, sub: str, conf: SupaHybridSettings) -> tuple[Any, str | None]:
+def _read(
+    keys: list[str], conf: SupaHybridSettings
+) -> tuple[dict[str, Any], str | None] | tuple[None, None]:
+    """``keys`` and the key-set epoch in one round trip; ``(None, None)`` when unreachable."""
     cache = _shared(conf)
     if cache is None:
         return None, None
+    try:
+        found: dict[str, Any] = cache.get_many([*keys, jwks.EPOCH_KEY])
+    except Exception as exc:  # any cache client error: degrade, never fail the request
+        _shared_failed(exc)
+        return None, None
+    epoch = found.get(jwks.EPOCH_KEY) or jwks.NO_EPOCH
+    jwks.observe_epoch(epoch, conf)  # a purge reaches the keys with the cached tokens
+    return found, epoch
+
+
+def _read_state(sub: uuid.UUID, conf: SupaHybridSettings) -> tuple[str | None, str | None]:
+    """The generation of ``sub`` and the key-set epoch; ``None`` for each when unknown."""
     gen_key = _generation_key(sub)
-    try:
-        found = cache.get_many([key, gen_key])
-    except Exception as exc:  # any cache client error: degrade, never fail the request
-        _shared_failed(exc)
+    found, epoch = _read([gen_key], conf)
+    if found is None:
         return None, None
-    return found.get(key), found.get(gen_key) or _NO_GENERATION
+    return found.get(gen_key) or _NO_GENERATION, epoch
 
 
-def _from_shared(value: Any, generation: str) -> _Entry | None:
+def _read_shared(
+    key: str, sub: str, conf: SupaHybridSettings
+) -> tuple[Any, str | None, str | None]:
+    """The shared entry under ``key``, the generation of ``sub`` and the key-set epoch."""
+    gen_key = _generation_key(sub)
+    found, epoch = _read([key, gen_key], conf)
+    if found is None:
+        return None, None, None
+    return found.get(key), found.get(gen_key) or _NO_GENERATION, epoch
+
+
+def _from_shared(value: Any, generation: str, epoch: str | None) -> _Entry | None:
     try:
-        user, raw, entry_generation = value
-        if entry_generation != generation:
+        user, raw, entry_generation, entry_epoch, verified_at = value
+        if entry_generation != generation or entry_epoch != epoch:
             return None
-        return _Entry(user, SupabaseClaims.from_payload(raw), generation, time.time())
+        claims = SupabaseClaims.from_payload(raw)
+        return _Entry(user, claims, generation, epoch, float(verified_at), time.time())
     except (TypeError, ValueError, TokenError):  # an entry written by another version
         return None
 
 
+def _expiry(entry: _Entry, conf: SupaHybridSettings) -> float:
+    # From verification, not from the last check: AUTH_CACHE_TTL is the safety net for
+    # changes that send no signal (QuerySet.update(), raw SQL, the Supabase dashboard).
+    return min(entry.claims.exp, entry.verified_at + conf.AUTH_CACHE_TTL)
+
+
 def _store(key: str, entry: _Entry, conf: SupaHybridSettings, *, shared: bool = True) -> None:
-    ttl = min(entry.claims.exp - time.time(), conf.AUTH_CACHE_TTL)
+    entry.expires_at = _expiry(entry, conf)
+    ttl = entry.expires_at - time.time()
     if ttl <= 0:
         return
     if conf.AUTH_LOCAL_CACHE_SIZE > 0:
         _local.put(key, entry, conf.AUTH_LOCAL_CACHE_SIZE)
-    cache = _shared(conf) if shared and entry.generation is not None else None
+    known = entry.generation is not None and entry.epoch is not None
+    cache = _shared(conf) if shared and known else None
     if cache is not None:
+        value = (entry.user, entry.claims.raw, entry.generation, entry.epoch, entry.verified_at)
         try:
-            cache.set(key, (entry.user, entry.claims.raw, entry.generation), timeout=ttl)
+            cache.set(key, value, timeout=ttl)
         except Exception as exc:  # any cache client error: the local copy still serves
             _shared_failed(exc)
 
@@ -236,13 +267,13 @@ def _local_hit(key: str, conf: SupaHybridSettings) -> _Entry | None:
     if entry is None:
         return None
     now = time.time()
-    # Never older than AUTH_CACHE_TTL since its last check: the generation key outlives
-    # that, so a change made while the entry sat unused cannot be missed.
-    if entry.claims.exp > now and now - entry.checked_at < conf.AUTH_CACHE_TTL:
+    # Never past AUTH_CACHE_TTL since verification: the generation key outlives that, so
+    # a change made while the entry sat unused cannot be missed either.
+    if now < entry.expires_at:
         if now - entry.checked_at < conf.AUTH_MAX_STALENESS:
             return entry
-        generation = _read_generation(entry.claims.sub, conf)
-        if generation is not None and generation == entry.generation:
+        generation, epoch = _read_state(entry.claims.sub, conf)
+        if generation is not None and generation == entry.generation and epoch == entry.epoch:
             entry.checked_at = now
             return entry
     _local.pop(key)
@@ -280,17 +311,19 @@ def authenticate_token(
         metrics.incr(metrics.AUTH_CACHE_LOCAL_HIT)
         return _result(entry)
     sub = _sub_hint(token)
-    checked_at = time.time()
-    shared_value, generation = _read_shared(key, sub, conf) if sub else (None, None)
+    started = time.time()
+    shared_value, generation, epoch = _read_shared(key, sub, conf) if sub else (None, None, None)
     if shared_value is not None and generation is not None:
-        entry = _from_shared(shared_value, generation)
-        if entry is not None and entry.claims.exp > checked_at:
+        entry = _from_shared(shared_value, generation, epoch)
+        if entry is not None and _expiry(entry, conf) > started:
             _store(key, entry, conf, shared=False)
             metrics.incr(metrics.AUTH_CACHE_SHARED_HIT)
             return _result(entry)
     metrics.incr(metrics.AUTH_CACHE_MISS)
+    # Generation and epoch are read before the user and the keys: a change that lands
+    # meanwhile leaves this entry with the older values, so it is dropped at its next check.
     claims = verify(token)
-    entry = _Entry(resolve(claims), claims, generation, checked_at)
+    entry = _Entry(resolve(claims), claims, generation, epoch, started, started)
     _store(key, entry, conf)
     return _result(entry)
 

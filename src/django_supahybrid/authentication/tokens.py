@@ -14,6 +14,7 @@ import binascii
 import dataclasses
 import json
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,12 @@ __all__ = [
 MAX_TOKEN_LENGTH = 16_384
 
 _ASYMMETRIC = frozenset({"ES256", "RS256", "EdDSA"})
+#: Claims that hold a time (RFC 7519 NumericDate): a finite number, not a bool, and small
+#: enough that arithmetic on it stays exact and never overflows.
+_DATE_CLAIMS = ("exp", "iat", "nbf")
+_MAX_DATE = 2**53
+#: Claims that decide something: a string when present (``null`` counts as absent).
+_STRING_CLAIMS = ("iss", "sub", "role", "session_id", "aal", "client_id")
 _API_KEY_PREFIXES = ("sb_publishable_", "sb_secret_")
 _AAL = re.compile(r"aal(\d)")
 
@@ -49,6 +56,7 @@ _MESSAGES: dict[str, Promise] = {
     "unknown_key": _("Token signing key not recognised."),
     "bad_signature": _("Token signature is invalid."),
     "expired": _("Token has expired."),
+    "lifetime_too_long": _("Token lifetime is longer than accepted."),
     "not_yet_valid": _("Token is not valid yet."),
     "wrong_audience": _("Token audience not accepted."),
     "wrong_issuer": _("Token issuer not accepted."),
@@ -135,7 +143,8 @@ def _b64json(segment: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         value = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
+        # RecursionError: JSON nested deeper than the interpreter's recursion limit.
         raise TokenError("malformed") from None
     if not isinstance(value, dict):
         raise TokenError("malformed")
@@ -167,6 +176,26 @@ def expected_issuers(conf: SupaHybridSettings) -> list[str] | None:
     if conf.SUPABASE_URL:
         return [conf.SUPABASE_URL.rstrip("/") + "/auth/v1"]
     return []
+
+
+def _is_date(value: object) -> bool:
+    # The comparison also refuses inf and NaN, without converting a huge int to a float.
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= _MAX_DATE
+    )
+
+
+def _check_types(header: Mapping[str, Any], payload: Mapping[str, Any]) -> None:
+    """Refuse, as ``malformed``, a header or claim of a type the checks cannot use."""
+    for name in ("alg", "kid"):
+        if name in header and not isinstance(header[name], str):
+            raise TokenError("malformed")
+    for name in _DATE_CLAIMS:
+        if name in payload and not _is_date(payload[name]):
+            raise TokenError("malformed")
+    for name in _STRING_CLAIMS:
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            raise TokenError("malformed")
 
 
 def _select_key(header: dict[str, Any], conf: SupaHybridSettings) -> tuple[Any, str]:
@@ -234,7 +263,17 @@ def _aal_level(aal: str | None) -> int:
     return int(match.group(1)) if match else 0
 
 
+def _check_lifetime(payload: Mapping[str, Any], conf: SupaHybridSettings) -> None:
+    # Supabase issues access tokens for at most a week; a longer one was not issued the
+    # usual way (a leaked secret or key signing tokens that outlive any rotation).
+    issued_at = payload.get("iat")
+    start = time.time() if issued_at is None else issued_at
+    if payload["exp"] - start > conf.JWT_MAX_LIFETIME:
+        raise TokenError("lifetime_too_long")
+
+
 def _check_claims(claims: SupabaseClaims, conf: SupaHybridSettings) -> None:
+    _check_lifetime(claims.raw, conf)
     issuers = expected_issuers(conf)
     if issuers is not None and claims.raw.get("iss") not in issuers:
         raise TokenError("wrong_issuer")
@@ -258,6 +297,7 @@ def verify_token(token: str) -> SupabaseClaims:
     header, payload = _split(token)
     if _is_legacy_api_key(payload):
         raise TokenError("api_key")
+    _check_types(header, payload)
     key, algorithm = _select_key(header, conf)
     claims = SupabaseClaims.from_payload(_decode(token, key, algorithm, conf.JWT_LEEWAY))
     _check_claims(claims, conf)

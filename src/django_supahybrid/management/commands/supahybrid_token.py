@@ -39,6 +39,11 @@ class Command(BaseCommand):
         conf = app_settings()
         if not conf.JWT_SECRET:
             raise CommandError("SUPAHYBRID['JWT_SECRET'] is not set: nothing to sign with.")
+        if options["lifetime"] > conf.JWT_MAX_LIFETIME:
+            raise CommandError(
+                f"--lifetime {options['lifetime']} is longer than SUPAHYBRID['JWT_MAX_LIFETIME'] "
+                f"({conf.JWT_MAX_LIFETIME} s): the token would be refused."
+            )
         email = options["email"]
         sub = options["sub"] or self._sub_for_email(email)
         issuers = expected_issuers(conf)
