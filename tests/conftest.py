@@ -37,4 +37,3 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     with contextlib.suppress(Exception):  # no Redis reachable: nothing was left there
         caches["default"].delete_pattern("*")
-
