@@ -5,9 +5,13 @@ figures are PostgreSQL's row locks and commits, not Python's GIL. Each operation
 twice: alone (autocommit), and inside a transaction that stays open ``HOLD`` seconds after
 it, as in a view under ``ATOMIC_REQUESTS`` that has more to do after counting, which is
 when a row lock really queues writers. The floor is a ``SELECT 1`` round trip run the same
-way, at the same number of workers, in the same run. The same workers then run the naive
-read-modify-write (``obj.votes += 1; obj.save()``) against
-:func:`~django_supahybrid.counters.increment` and count the updates each one lost.
+way, at the same number of workers, in the same run. The sharded counter also runs with
+the slot choice of earlier releases (a random slot, ``INSERT ... ON CONFLICT``) so the two
+compare in one run. The whole grid runs ``ROUNDS`` times, in reverse order every other
+round, and each cell reports its median: on a shared machine one second of one cell says
+little. The same workers then run the naive read-modify-write (``obj.votes += 1;
+obj.save()``) against :func:`~django_supahybrid.counters.increment` and count the updates
+each one lost.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import random
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,9 +37,11 @@ SCENARIOS = {
     "hot": "`increment()`, one hot row",
     "distinct": f"`increment()`, {DISTINCT_ROWS} distinct rows",
     "sharded": f"`ShardedCounter.add()`, one row, {SLOTS} slots",
+    "random_slot": f"the same with a random slot (earlier releases), {SLOTS} slots",
 }
+ROUNDS = 3
 # Row indexes: 0-7 take the hot and distinct increments, then one row per other use.
-_SHARDED, _NAIVE, _ATOMIC = DISTINCT_ROWS, DISTINCT_ROWS + 1, DISTINCT_ROWS + 2
+_SHARDED, _NAIVE, _ATOMIC, _RANDOM = range(DISTINCT_ROWS, DISTINCT_ROWS + 4)
 HOLD = 0.005
 MODES = {
     "autocommit": "each operation commits on its own",
@@ -56,6 +64,17 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
             cursor.execute("SELECT 1")
             return cursor.fetchone()
 
+    table = connection.ops.quote_name(BenchCounterShard._meta.db_table)
+
+    def random_slot() -> None:
+        # ``ShardedCounter.add()`` as it was: any slot, waiting when another writer holds it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (counter_id, slot, count) VALUES (%s, %s, 1) "
+                f"ON CONFLICT (counter_id, slot) DO UPDATE SET count = {table}.count + 1",
+                [rows[_RANDOM].pk, random.randrange(SLOTS)],
+            )
+
     def naive() -> None:
         row = BenchCounter.objects.get(pk=rows[_NAIVE].pk)
         row.votes += 1
@@ -66,6 +85,7 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
         "hot": lambda: increment(rows[0], "votes"),
         "distinct": lambda: increment(rows[index % DISTINCT_ROWS], "votes"),
         "sharded": lambda: votes.add(rows[_SHARDED]),
+        "random_slot": random_slot,
         "naive": naive,
         "atomic": lambda: increment(rows[_ATOMIC], "votes"),
     }
@@ -120,7 +140,7 @@ def _create_tables() -> None:
     with connection.schema_editor() as editor:
         editor.create_model(BenchCounter)
         editor.create_model(BenchCounterShard)
-    BenchCounter.objects.bulk_create([BenchCounter() for _ in range(_ATOMIC + 1)])
+    BenchCounter.objects.bulk_create([BenchCounter() for _ in range(_RANDOM + 1)])
 
 
 class _Pool:
@@ -205,6 +225,15 @@ def _rate_table(rates: dict[tuple[str, str, int], float], mode: str) -> str:
     return common.table(["operation", *(f"{n} workers" for n in WORKERS)], rows)
 
 
+def _ceiling_table(rates: dict[tuple[str, str, int], float]) -> str:
+    rows: list[list[object]] = []
+    for kind in ("sharded", "random_slot"):
+        for mode in MODES:
+            cells = [f"{rates[kind, mode, n] / rates['distinct', mode, n]:.2f}" for n in WORKERS]
+            rows.append([SCENARIOS[kind], MODES[mode], *cells])
+    return common.table(["operation", "transactions", *(f"{n} workers" for n in WORKERS)], rows)
+
+
 def run(quick: bool) -> str:
     common.django_setup()
     _create_tables()
@@ -212,29 +241,35 @@ def run(quick: bool) -> str:
     from django_supahybrid.counters.sharded import ShardedCounter
 
     seconds = 0.25 if quick else 1.0
+    rounds = 1 if quick else ROUNDS
     per_worker = 50 if quick else 250
     lost_workers = 8
+    cells = [(kind, mode, n) for mode in MODES for kind in SCENARIOS for n in WORKERS]
+    done: dict[tuple[str, str, int], list[int]] = {cell: [] for cell in cells}
     pool = _Pool(max(WORKERS))
     try:
-        done = {
-            (kind, mode, n): pool.round(kind, n, mode, seconds=seconds)
-            for mode in MODES
-            for kind in SCENARIOS
-            for n in WORKERS
-        }
+        for number in range(rounds):
+            for kind, mode, n in cells if number % 2 == 0 else reversed(cells):
+                done[kind, mode, n].append(pool.round(kind, n, mode, seconds=seconds))
         for kind in ("naive", "atomic"):
             pool.round(kind, lost_workers, count=per_worker)
     finally:
         pool.close()
-    rates = {key: value / seconds for key, value in done.items()}
+    rates = {key: statistics.median(values) / seconds for key, values in done.items()}
     _plot(rates)
 
     stored = list(BenchCounter.objects.order_by("pk").values_list("votes", flat=True))
-    made = sum(v for (kind, _, _), v in done.items() if kind in ("hot", "distinct"))
-    sharded_made = sum(v for (kind, _, _), v in done.items() if kind == "sharded")
+
+    def made(*kinds: str) -> int:
+        return sum(sum(v) for (kind, _, _), v in done.items() if kind in kinds)
+
     votes = ShardedCounter(BenchCounterShard, "votes", slots=SLOTS)
-    sharded_total = votes.total(BenchCounter.objects.order_by("pk")[_SHARDED])
-    exact = (sum(stored[:DISTINCT_ROWS]), sharded_total) == (made, sharded_made)
+    owners = list(BenchCounter.objects.order_by("pk"))
+    exact = (
+        sum(stored[:DISTINCT_ROWS]) == made("hot", "distinct")
+        and votes.total(owners[_SHARDED]) == made("sharded")
+        and votes.total(owners[_RANDOM]) == made("random_slot")
+    )
     expected = lost_workers * per_worker
     lost_rows: list[list[object]] = [
         ["read-modify-write (`obj.votes += 1; obj.save()`)", expected, stored[_NAIVE],
@@ -243,8 +278,9 @@ def run(quick: bool) -> str:
     ]  # fmt: skip
     return "\n".join([
         "Operations per second, with the ratio to the `SELECT 1` floor (run the same way, at "
-        f"the same number of workers) in parentheses; {seconds:g} s per cell, every worker a "
-        "process with its own connection, default `synchronous_commit`.",
+        f"the same number of workers) in parentheses; the median of {rounds} runs of "
+        f"{seconds:g} s per cell, the grid run in reverse order every other round; every "
+        "worker a process with its own connection, default `synchronous_commit`.",
         "",
         "### Each operation commits on its own",
         "",
@@ -256,6 +292,11 @@ def run(quick: bool) -> str:
         "held until the commit, so writers of one hot row queue behind it.",
         "",
         _rate_table(rates, "held"),
+        "",
+        "The sharded counter against its ceiling, distinct rows (every worker its own row, "
+        "nothing shared), in the same run:",
+        "",
+        _ceiling_table(rates),
         "",
         "![Operations per second against concurrent workers](benchmarks/counters.png)",
         "",
