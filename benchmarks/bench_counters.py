@@ -7,11 +7,13 @@ it, as in a view under ``ATOMIC_REQUESTS`` that has more to do after counting, w
 when a row lock really queues writers. The floor is a ``SELECT 1`` round trip run the same
 way, at the same number of workers, in the same run. The sharded counter also runs with
 the slot choice of earlier releases (a random slot, ``INSERT ... ON CONFLICT``) so the two
-compare in one run. The whole grid runs ``ROUNDS`` times, in reverse order every other
-round, and each cell reports its median: on a shared machine one second of one cell says
-little. The same workers then run the naive read-modify-write (``obj.votes += 1;
-obj.save()``) against :func:`~django_supahybrid.counters.increment` and count the updates
-each one lost.
+compare in one run. On a shared machine one second of one cell says little, so the grid
+runs ``ROUNDS`` short times, with the operations of one mode and number of workers next to
+each other and the order reversed every other round, and each cell reports its total: the
+operations that are compared saw the same load. Meanwhile a thread samples how many
+sessions wait for a lock: that count shows the queues directly, whatever the load. The same
+workers then run the naive read-modify-write (``obj.votes += 1; obj.save()``) against
+:func:`~django_supahybrid.counters.increment` and count the updates each one lost.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import multiprocessing
 import os
 import queue
 import random
-import statistics
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +41,7 @@ SCENARIOS = {
     "sharded": f"`ShardedCounter.add()`, one row, {SLOTS} slots",
     "random_slot": f"the same with a random slot (earlier releases), {SLOTS} slots",
 }
-ROUNDS = 3
+ROUNDS = 6
 # Row indexes: 0-7 take the hot and distinct increments, then one row per other use.
 _SHARDED, _NAIVE, _ATOMIC, _RANDOM = range(DISTINCT_ROWS, DISTINCT_ROWS + 4)
 HOLD = 0.005
@@ -50,7 +52,7 @@ MODES = {
 
 
 def _operations(index: int) -> dict[str, Callable[[], object]]:
-    from django.db import connection
+    from django.db import connection, connections
 
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
     from django_supahybrid.counters import increment
@@ -64,16 +66,20 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
             cursor.execute("SELECT 1")
             return cursor.fetchone()
 
-    table = connection.ops.quote_name(BenchCounterShard._meta.db_table)
+    class RandomSlotCounter(ShardedCounter):
+        """``add()`` as it was: any slot, waiting when another transaction holds it."""
 
-    def random_slot() -> None:
-        # ``ShardedCounter.add()`` as it was: any slot, waiting when another writer holds it.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (counter_id, slot, count) VALUES (%s, %s, 1) "
-                f"ON CONFLICT (counter_id, slot) DO UPDATE SET count = {table}.count + 1",
-                [rows[_RANDOM].pk, random.randrange(SLOTS)],
-            )
+        def add(self, owner: Any, by: int = 1, *, using: str | None = None) -> None:
+            alias, t = self._names(using)
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {t['shard']} ({t['owner_col']}, {t['slot']}, {t['count']}) "
+                    f"VALUES (%s, %s, %s) ON CONFLICT ({t['owner_col']}, {t['slot']}) DO UPDATE "
+                    f"SET {t['count']} = {t['shard']}.{t['count']} + EXCLUDED.{t['count']}",
+                    [self._pk(owner), random.randrange(self.slots), by],
+                )
+
+    random_votes = RandomSlotCounter(BenchCounterShard, "votes", slots=SLOTS)
 
     def naive() -> None:
         row = BenchCounter.objects.get(pk=rows[_NAIVE].pk)
@@ -85,7 +91,7 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
         "hot": lambda: increment(rows[0], "votes"),
         "distinct": lambda: increment(rows[index % DISTINCT_ROWS], "votes"),
         "sharded": lambda: votes.add(rows[_SHARDED]),
-        "random_slot": random_slot,
+        "random_slot": lambda: random_votes.add(rows[_RANDOM]),
         "naive": naive,
         "atomic": lambda: increment(rows[_ATOMIC], "votes"),
     }
@@ -118,6 +124,45 @@ def _worker(index: int, inbox: Any, outbox: Any) -> None:
                 operation()
             done = count
         outbox.put(done)
+
+
+class _LockWaits:
+    """A thread that counts, about every millisecond, the sessions waiting for a lock."""
+
+    def __init__(self) -> None:
+        self.samples: dict[object, list[int]] = {}
+        self._window: tuple[object, float, float] = (None, 0.0, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            with connection.cursor() as cursor:
+                while not self._stop.wait(0.001):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    key, start, end = self._window
+                    if start <= time.time() <= end:
+                        self.samples.setdefault(key, []).append(cursor.fetchone()[0])
+        finally:
+            connection.close()
+
+    def watch(self, key: object, start: float, end: float) -> None:
+        """Count the samples taken from ``start`` to ``end`` (epoch seconds) for ``key``."""
+        self._window = (key, start, end)
+
+    def mean(self, key: object) -> float:
+        values = self.samples.get(key, [])
+        return sum(values) / len(values) if values else float("nan")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 def _held(operation: Callable[[], object], atomic: Any) -> Callable[[], object]:
@@ -172,9 +217,11 @@ class _Pool:
 
     def round(
         self, kind: str, workers: int, mode: str = "autocommit", *,
-        seconds: float = 0.0, count: int = 0,
+        seconds: float = 0.0, count: int = 0, waits: _LockWaits | None = None,
     ) -> int:  # fmt: skip
         start_at = time.time() + 0.2
+        if waits is not None:
+            waits.watch((kind, mode, workers), start_at, start_at + seconds)
         for inbox in self.inboxes[:workers]:
             inbox.put((kind, mode, seconds, count, start_at))
         return sum(self._get(timeout=300) for _ in range(workers))
@@ -234,28 +281,39 @@ def _ceiling_table(rates: dict[tuple[str, str, int], float]) -> str:
     return common.table(["operation", "transactions", *(f"{n} workers" for n in WORKERS)], rows)
 
 
+def _waits_table(waits: _LockWaits) -> str:
+    rows: list[list[object]] = []
+    for kind in ("hot", "distinct", "sharded", "random_slot"):
+        for mode in MODES:
+            cells = [f"{waits.mean((kind, mode, n)):.2f}" for n in WORKERS]
+            rows.append([SCENARIOS[kind], MODES[mode], *cells])
+    return common.table(["operation", "transactions", *(f"{n} workers" for n in WORKERS)], rows)
+
+
 def run(quick: bool) -> str:
     common.django_setup()
     _create_tables()
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
     from django_supahybrid.counters.sharded import ShardedCounter
 
-    seconds = 0.25 if quick else 1.0
+    seconds = 0.25 if quick else 0.5
     rounds = 1 if quick else ROUNDS
     per_worker = 50 if quick else 250
     lost_workers = 8
-    cells = [(kind, mode, n) for mode in MODES for kind in SCENARIOS for n in WORKERS]
+    cells = [(kind, mode, n) for mode in MODES for n in WORKERS for kind in SCENARIOS]
     done: dict[tuple[str, str, int], list[int]] = {cell: [] for cell in cells}
     pool = _Pool(max(WORKERS))
+    waits = _LockWaits()
     try:
         for number in range(rounds):
             for kind, mode, n in cells if number % 2 == 0 else reversed(cells):
-                done[kind, mode, n].append(pool.round(kind, n, mode, seconds=seconds))
+                done[kind, mode, n].append(pool.round(kind, n, mode, seconds=seconds, waits=waits))
         for kind in ("naive", "atomic"):
             pool.round(kind, lost_workers, count=per_worker)
     finally:
+        waits.close()
         pool.close()
-    rates = {key: statistics.median(values) / seconds for key, values in done.items()}
+    rates = {key: sum(values) / (seconds * rounds) for key, values in done.items()}
     _plot(rates)
 
     stored = list(BenchCounter.objects.order_by("pk").values_list("votes", flat=True))
@@ -278,9 +336,9 @@ def run(quick: bool) -> str:
     ]  # fmt: skip
     return "\n".join([
         "Operations per second, with the ratio to the `SELECT 1` floor (run the same way, at "
-        f"the same number of workers) in parentheses; the median of {rounds} runs of "
-        f"{seconds:g} s per cell, the grid run in reverse order every other round; every "
-        "worker a process with its own connection, default `synchronous_commit`.",
+        f"the same number of workers) in parentheses; each cell {rounds} runs of {seconds:g} s, "
+        "interleaved with the other operations at the same number of workers; every worker "
+        "a process with its own connection, default `synchronous_commit`.",
         "",
         "### Each operation commits on its own",
         "",
@@ -297,6 +355,11 @@ def run(quick: bool) -> str:
         "nothing shared), in the same run:",
         "",
         _ceiling_table(rates),
+        "",
+        "Sessions waiting for a lock, on average over the run (sampled about every "
+        "millisecond): the queue itself, which a busy machine does not blur.",
+        "",
+        _waits_table(waits),
         "",
         "![Operations per second against concurrent workers](benchmarks/counters.png)",
         "",
