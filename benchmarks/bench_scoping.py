@@ -235,7 +235,7 @@ def _plot(relations: dict[str, list[float]], pages: dict[str, list[float]]) -> N
     left.legend()
     sizes = pages.pop("sizes")
     for label, values in pages.items():
-        right.plot(sizes, values, marker="o", label=label)
+        right.plot(sizes, values, marker="o", label=label.replace("`", ""))
     right.set(xscale="log", yscale="log", xlabel="rows in the table", ylabel="ms per request")
     right.set_title("Pagination: time per page (median)")
     right.legend(fontsize="small")
