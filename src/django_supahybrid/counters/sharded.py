@@ -127,7 +127,7 @@ class ShardedCounter:
     def add(self, owner: models.Model | Any, by: int = 1, *, using: str | None = None) -> None:
         """Add ``by`` to a slot of ``owner`` (an instance or its primary key) nobody holds.
 
-        One ``INSERT ... ON CONFLICT DO UPDATE`` on the shard table, into the first slot of
+        One ``INSERT ... ON CONFLICT DO UPDATE`` on the shard table, into an existing slot of
         ``owner`` that no other open transaction holds (``FOR NO KEY UPDATE SKIP LOCKED``);
         only when every existing slot is held does it pick a random one, creating it or
         waiting for it. So adders, each in a transaction that stays open after the add,
@@ -139,7 +139,7 @@ class ShardedCounter:
             raise TypeError(f"`by` must be an int, got {by!r}.")
         alias, t = self._names(using)
         if alias not in self._add_sql:
-            # A random slot alone collides: 8 adders on 16 slots wait on about a third of
+            # A random slot alone collides: 8 adders on 16 slots can wait on up to a third of
             # their adds, and two transactions adding twice each can deadlock. The subquery
             # locks the slot it returns, so the conflict branch updates a row no other
             # transaction can hold.
