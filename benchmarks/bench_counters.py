@@ -5,8 +5,14 @@ figures are PostgreSQL's row locks and commits, not Python's GIL. Each operation
 twice: alone (autocommit), and inside a transaction that stays open ``HOLD`` seconds after
 it, as in a view under ``ATOMIC_REQUESTS`` that has more to do after counting, which is
 when a row lock really queues writers. The floor is a ``SELECT 1`` round trip run the same
-way, at the same number of workers, in the same run. The same workers then run the naive
-read-modify-write (``obj.votes += 1; obj.save()``) against
+way, at the same number of workers, in the same run. The sharded counter also runs with
+the slot choice of earlier releases (a random slot, ``INSERT ... ON CONFLICT``) so the two
+compare in one run. On a shared machine one second of one cell says little, so the grid
+runs ``ROUNDS`` short times, with the operations of one mode and number of workers next to
+each other and the order reversed every other round, and each cell reports its total: the
+operations that are compared saw the same load. Meanwhile a thread samples how many
+sessions wait for a lock: that count shows the queues directly, whatever the load. The same
+workers then run the naive read-modify-write (``obj.votes += 1; obj.save()``) against
 :func:`~django_supahybrid.counters.increment` and count the updates each one lost.
 """
 
@@ -15,6 +21,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,9 +39,11 @@ SCENARIOS = {
     "hot": "`increment()`, one hot row",
     "distinct": f"`increment()`, {DISTINCT_ROWS} distinct rows",
     "sharded": f"`ShardedCounter.add()`, one row, {SLOTS} slots",
+    "random_slot": f"the same with a random slot (earlier releases), {SLOTS} slots",
 }
+ROUNDS = 6
 # Row indexes: 0-7 take the hot and distinct increments, then one row per other use.
-_SHARDED, _NAIVE, _ATOMIC = DISTINCT_ROWS, DISTINCT_ROWS + 1, DISTINCT_ROWS + 2
+_SHARDED, _NAIVE, _ATOMIC, _RANDOM = range(DISTINCT_ROWS, DISTINCT_ROWS + 4)
 HOLD = 0.005
 NAME = "counters"
 IMAGE = "counters.png"
@@ -44,7 +54,7 @@ MODES = {
 
 
 def _operations(index: int) -> dict[str, Callable[[], object]]:
-    from django.db import connection
+    from django.db import connection, connections
 
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
     from django_supahybrid.counters import increment
@@ -58,6 +68,21 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
             cursor.execute("SELECT 1")
             return cursor.fetchone()
 
+    class RandomSlotCounter(ShardedCounter):
+        """``add()`` as it was: any slot, waiting when another transaction holds it."""
+
+        def add(self, owner: Any, by: int = 1, *, using: str | None = None) -> None:
+            alias, t = self._names(using)
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {t['shard']} ({t['owner_col']}, {t['slot']}, {t['count']}) "
+                    f"VALUES (%s, %s, %s) ON CONFLICT ({t['owner_col']}, {t['slot']}) DO UPDATE "
+                    f"SET {t['count']} = {t['shard']}.{t['count']} + EXCLUDED.{t['count']}",
+                    [self._pk(owner), random.randrange(self.slots), by],
+                )
+
+    random_votes = RandomSlotCounter(BenchCounterShard, "votes", slots=SLOTS)
+
     def naive() -> None:
         row = BenchCounter.objects.get(pk=rows[_NAIVE].pk)
         row.votes += 1
@@ -68,6 +93,7 @@ def _operations(index: int) -> dict[str, Callable[[], object]]:
         "hot": lambda: increment(rows[0], "votes"),
         "distinct": lambda: increment(rows[index % DISTINCT_ROWS], "votes"),
         "sharded": lambda: votes.add(rows[_SHARDED]),
+        "random_slot": lambda: random_votes.add(rows[_RANDOM]),
         "naive": naive,
         "atomic": lambda: increment(rows[_ATOMIC], "votes"),
     }
@@ -102,6 +128,45 @@ def _worker(index: int, inbox: Any, outbox: Any) -> None:
         outbox.put(done)
 
 
+class _LockWaits:
+    """A thread that counts, about every millisecond, the sessions waiting for a lock."""
+
+    def __init__(self) -> None:
+        self.samples: dict[object, list[int]] = {}
+        self._window: tuple[object, float, float] = (None, 0.0, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        try:
+            with connection.cursor() as cursor:
+                while not self._stop.wait(0.001):
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                    key, start, end = self._window
+                    if start <= time.time() <= end:
+                        self.samples.setdefault(key, []).append(cursor.fetchone()[0])
+        finally:
+            connection.close()
+
+    def watch(self, key: object, start: float, end: float) -> None:
+        """Count the samples taken from ``start`` to ``end`` (epoch seconds) for ``key``."""
+        self._window = (key, start, end)
+
+    def mean(self, key: object) -> float:
+        values = self.samples.get(key, [])
+        return sum(values) / len(values) if values else float("nan")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
 def _held(operation: Callable[[], object], atomic: Any) -> Callable[[], object]:
     def run() -> None:
         with atomic():
@@ -122,7 +187,7 @@ def _create_tables() -> None:
     with connection.schema_editor() as editor:
         editor.create_model(BenchCounter)
         editor.create_model(BenchCounterShard)
-    BenchCounter.objects.bulk_create([BenchCounter() for _ in range(_ATOMIC + 1)])
+    BenchCounter.objects.bulk_create([BenchCounter() for _ in range(_RANDOM + 1)])
 
 
 class _Pool:
@@ -154,9 +219,11 @@ class _Pool:
 
     def round(
         self, kind: str, workers: int, mode: str = "autocommit", *,
-        seconds: float = 0.0, count: int = 0,
+        seconds: float = 0.0, count: int = 0, waits: _LockWaits | None = None,
     ) -> int:  # fmt: skip
         start_at = time.time() + 0.2
+        if waits is not None:
+            waits.watch((kind, mode, workers), start_at, start_at + seconds)
         for inbox in self.inboxes[:workers]:
             inbox.put((kind, mode, seconds, count, start_at))
         return sum(self._get(timeout=300) for _ in range(workers))
@@ -206,28 +273,48 @@ def _rate_table(rates: dict[tuple[str, str, int], float], mode: str) -> str:
     return common.table(["operation", *(f"{n} workers" for n in WORKERS)], rows)
 
 
+def _ceiling_table(rates: dict[tuple[str, str, int], float]) -> str:
+    rows: list[list[object]] = []
+    for kind in ("sharded", "random_slot"):
+        for mode in MODES:
+            cells = [f"{rates[kind, mode, n] / rates['distinct', mode, n]:.2f}" for n in WORKERS]
+            rows.append([SCENARIOS[kind], MODES[mode], *cells])
+    return common.table(["operation", "transactions", *(f"{n} workers" for n in WORKERS)], rows)
+
+
+def _waits_table(waits: _LockWaits) -> str:
+    rows: list[list[object]] = []
+    for kind in ("hot", "distinct", "sharded", "random_slot"):
+        for mode in MODES:
+            cells = [f"{waits.mean((kind, mode, n)):.2f}" for n in WORKERS]
+            rows.append([SCENARIOS[kind], MODES[mode], *cells])
+    return common.table(["operation", "transactions", *(f"{n} workers" for n in WORKERS)], rows)
+
+
 def run(quick: bool) -> str:
     common.django_setup()
     _create_tables()
     from benchmarks.counter_models import BenchCounter, BenchCounterShard
     from django_supahybrid.counters.sharded import ShardedCounter
 
-    seconds = 0.25 if quick else 1.0
+    seconds = 0.25 if quick else 0.5
+    rounds = 1 if quick else ROUNDS
     per_worker = 50 if quick else 250
     lost_workers = 8
+    cells = [(kind, mode, n) for mode in MODES for n in WORKERS for kind in SCENARIOS]
+    done: dict[tuple[str, str, int], list[int]] = {cell: [] for cell in cells}
     pool = _Pool(max(WORKERS))
+    waits = _LockWaits()
     try:
-        done = {
-            (kind, mode, n): pool.round(kind, n, mode, seconds=seconds)
-            for mode in MODES
-            for kind in SCENARIOS
-            for n in WORKERS
-        }
+        for number in range(rounds):
+            for kind, mode, n in cells if number % 2 == 0 else reversed(cells):
+                done[kind, mode, n].append(pool.round(kind, n, mode, seconds=seconds, waits=waits))
         for kind in ("naive", "atomic"):
             pool.round(kind, lost_workers, count=per_worker)
     finally:
+        waits.close()
         pool.close()
-    rates = {key: value / seconds for key, value in done.items()}
+    rates = {key: sum(values) / (seconds * rounds) for key, values in done.items()}
     data = {
         "workers": list(WORKERS),
         "modes": MODES,
@@ -242,11 +329,17 @@ def run(quick: bool) -> str:
     plot(data)
 
     stored = list(BenchCounter.objects.order_by("pk").values_list("votes", flat=True))
-    made = sum(v for (kind, _, _), v in done.items() if kind in ("hot", "distinct"))
-    sharded_made = sum(v for (kind, _, _), v in done.items() if kind == "sharded")
+
+    def made(*kinds: str) -> int:
+        return sum(sum(v) for (kind, _, _), v in done.items() if kind in kinds)
+
     votes = ShardedCounter(BenchCounterShard, "votes", slots=SLOTS)
-    sharded_total = votes.total(BenchCounter.objects.order_by("pk")[_SHARDED])
-    exact = (sum(stored[:DISTINCT_ROWS]), sharded_total) == (made, sharded_made)
+    owners = list(BenchCounter.objects.order_by("pk"))
+    exact = (
+        sum(stored[:DISTINCT_ROWS]) == made("hot", "distinct")
+        and votes.total(owners[_SHARDED]) == made("sharded")
+        and votes.total(owners[_RANDOM]) == made("random_slot")
+    )
     expected = lost_workers * per_worker
     lost_rows: list[list[object]] = [
         ["read-modify-write (`obj.votes += 1; obj.save()`)", expected, stored[_NAIVE],
@@ -255,8 +348,9 @@ def run(quick: bool) -> str:
     ]  # fmt: skip
     return "\n".join([
         "Operations per second, with the ratio to the `SELECT 1` floor (run the same way, at "
-        f"the same number of workers) in parentheses; {seconds:g} s per cell, every worker a "
-        "process with its own connection, default `synchronous_commit`.",
+        f"the same number of workers) in parentheses; each cell {rounds} runs of {seconds:g} s, "
+        "interleaved with the other operations at the same number of workers; every worker "
+        "a process with its own connection, default `synchronous_commit`.",
         "",
         "### Each operation commits on its own",
         "",
@@ -268,6 +362,16 @@ def run(quick: bool) -> str:
         "held until the commit, so writers of one hot row queue behind it.",
         "",
         _rate_table(rates, "held"),
+        "",
+        "The sharded counter against its ceiling, distinct rows (every worker its own row, "
+        "nothing shared), in the same run:",
+        "",
+        _ceiling_table(rates),
+        "",
+        "Sessions waiting for a lock, on average over the run (sampled about every "
+        "millisecond): the queue itself, which a busy machine does not blur.",
+        "",
+        _waits_table(waits),
         "",
         common.figure(
             IMAGE,

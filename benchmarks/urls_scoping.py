@@ -59,6 +59,14 @@ class NotificationPagesExact(NotificationPages):
     pagination_class = ExactCount
 
 
+class PlainOffset(StandardPagination):
+    deferred_join = False
+
+
+class NotificationPagesPlain(NotificationPages):
+    pagination_class = PlainOffset
+
+
 class IdCursor(FeedCursorPagination):
     ordering = "-id"
 
@@ -73,6 +81,7 @@ urlpatterns = [
     path("bench/campaigns/scoped/", ScopedCampaignList.as_view()),
     path("bench/notifications/pages/", NotificationPages.as_view()),
     path("bench/notifications/pages-exact/", NotificationPagesExact.as_view()),
+    path("bench/notifications/pages-plain/", NotificationPagesPlain.as_view()),
     path("bench/notifications/feed/", NotificationFeed.as_view()),
     path("", include("benchmarks.urls")),
 ]

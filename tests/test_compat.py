@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import Lower
 from django.test import RequestFactory
 from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
@@ -19,6 +22,7 @@ from rest_framework.request import Request
 
 from django_supahybrid import _compat
 from django_supahybrid.cache import cache_config
+from tests.testapp.models import Campaign
 
 
 def test_strict_cache_unwraps_a_cache_that_ignores_errors(settings: Any) -> None:
@@ -82,3 +86,32 @@ def test_the_opener_hands_over_the_socket_of_each_connection() -> None:
             [sock] = seen
             assert isinstance(sock, socket.socket)
             assert sock.getpeername()[1] == int(server.url.split(":")[2].split("/")[0])
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: Campaign.objects.order_by("id"), True),
+        (lambda: Campaign.objects.select_related("district").order_by("-district__name"), True),
+        (lambda: Campaign.objects.annotate(n=Lower("name")).order_by("n"), True),
+        (lambda: User.objects.order_by("scoping_profile__role"), True),  # reverse one-to-one
+        (lambda: Campaign.objects.filter(tags__name="t").order_by("id"), False),
+        (lambda: Campaign.objects.order_by("tags__name"), False),
+        (lambda: Campaign.objects.order_by("interactions__note"), False),
+        (lambda: Campaign.objects.annotate(n=Count("tags")).order_by("n"), False),
+        (lambda: Campaign.objects.values("name").annotate(n=Count("id")).order_by("n"), False),
+        (lambda: Campaign.objects.order_by("id").distinct(), False),
+        (lambda: Campaign.objects.order_by("id").union(Campaign.objects.all()), False),
+        (lambda: Campaign.objects.order_by("id")[:5], False),
+        (lambda: Campaign.objects.order_by("id").select_for_update(), False),
+        (lambda: Campaign.objects.extra(select={"one": "1"}).order_by("id"), False),
+        (lambda: Campaign.objects.order_by("?"), False),
+        (lambda: Campaign.objects.none(), False),
+    ],
+)
+def test_one_row_per_object(make: Any, expected: bool) -> None:
+    queryset = make()
+    sql_before = str(queryset.query) if expected else None
+    assert _compat.one_row_per_object(queryset) is expected
+    if sql_before is not None:
+        assert str(queryset.query) == sql_before  # the queryset itself is left as it was

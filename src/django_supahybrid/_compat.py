@@ -12,7 +12,9 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import ForeignObjectRel, QuerySet
 from django.http import HttpRequest
 from rest_framework.request import Request
 
@@ -21,6 +23,7 @@ __all__ = [
     "django_request",
     "last_on_commit",
     "native_pools",
+    "one_row_per_object",
     "socket_reporting_opener",
     "strict_cache",
 ]
@@ -120,3 +123,46 @@ def socket_reporting_opener(
             return self.do_open(_HTTPSConnection, req)
 
     return urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)
+
+
+def one_row_per_object(queryset: QuerySet[Any]) -> bool:
+    """Whether ``queryset`` selects each row of its table at most once, in one plain query.
+
+    False for ``distinct()``, ``union()`` and the other set operations, aggregation
+    (``GROUP BY``), a slice, ``select_for_update()``, ``extra()``, random ordering, and a
+    join along a to-many relation (a reverse foreign key, a many-to-many or a generic
+    relation) made by a filter, an annotation or the ordering, since any of those can
+    repeat or merge rows. Compiling the query of ``values("pk")`` sets up the joins the
+    ordering needs, so they are seen too (``select_related`` follows only single-valued
+    relations, and leaving it out keeps the compilation cheap).
+
+    Private API: the ``Query`` attributes ``distinct``, ``combinator``, ``group_by``,
+    ``is_sliced``, ``select_for_update``, ``extra``, ``extra_order_by``, ``order_by``,
+    ``annotations`` and ``alias_map``, and ``Join.join_field``, checked with Django 5.2,
+    6.0 and 6.1.
+    """
+    query = queryset.query
+    if (
+        query.distinct
+        or query.combinator
+        or query.group_by is not None
+        or query.is_sliced
+        or query.select_for_update
+        or query.extra
+        or query.extra_order_by
+        or "?" in query.order_by
+        or any(getattr(a, "contains_aggregate", False) for a in query.annotations.values())
+    ):
+        return False
+    keys = queryset.values("pk").query
+    try:
+        keys.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:
+        return False
+    for join in keys.alias_map.values():
+        relation = getattr(join, "join_field", None)
+        # A join from the "one" side: a reverse foreign key, or the first half of a
+        # many-to-many or generic relation. A reverse one-to-one stays single-valued.
+        if isinstance(relation, ForeignObjectRel) and not relation.field.unique:
+            return False
+    return True

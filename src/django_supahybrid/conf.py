@@ -51,6 +51,7 @@ class SupaHybridSettings:
     PAGINATION_MAX_PAGE_SIZE: int = 100
     PAGINATION_EXACT_COUNT_LIMIT: int = 10_000
     PAGINATION_LARGE_COUNT: Literal["estimate", "capped"] = "estimate"
+    PAGINATION_DEFERRED_JOIN_OFFSET: int | None = 10_000
 
     # --- database ---
     WEB_PROCESSES: int | None = None

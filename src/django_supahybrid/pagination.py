@@ -4,6 +4,9 @@
 ``PAGINATION_EXACT_COUNT_LIMIT`` rows; above that it is a PostgreSQL planner estimate (or
 the limit itself) and ``count_is_estimate`` is true. Bad parameters are a 400 with a
 message, a page past the end a 404, a ``page_size`` above the maximum is lowered to it.
+From ``PAGINATION_DEFERRED_JOIN_OFFSET`` rows deep, a page is fetched with a deferred join
+(the page's primary keys first, then their rows), which an index can serve without
+reading the rows it skips.
 
 :class:`FeedCursorPagination` is DRF's cursor pagination with the same page sizes: its
 cost does not grow with depth, which suits notification and activity feeds.
@@ -23,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from django_supahybrid._compat import one_row_per_object
 from django_supahybrid.conf import app_settings
 
 __all__ = ["FeedCursorPagination", "StandardPagination"]
@@ -76,11 +80,13 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
 
     Per view, subclass and set ``page_size``, ``max_page_size``, ``exact_count_limit``
     or ``large_count`` (``"estimate"`` or ``"capped"``); unset values come from
-    ``SUPAHYBRID``.
+    ``SUPAHYBRID``. ``deferred_join = False`` pages this view with a plain ``OFFSET``
+    at any depth.
     """
 
     exact_count_limit: int | None = None
     large_count: str | None = None
+    deferred_join: bool = True
     last_page_strings = ()
 
     def paginate_queryset(
@@ -102,13 +108,39 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
         if offset > _MAX_OFFSET:
             raise NotFound(_("Page %(page)d is past the end of the results.") % {"page": number})
         # One row more than the page tells whether there is a next page without a count.
-        rows = list(queryset[offset : offset + size + 1])
+        rows = self._window(queryset, offset, size + 1)
         if not rows and number > 1:
             raise NotFound(_("Page %(page)d is past the end of the results.") % {"page": number})
         self._number, self._size = number, size
         self._has_next = len(rows) > size
         self._count, self._estimated = self._count_rows(queryset)
         return rows[:size]
+
+    def _window(self, queryset: Any, offset: int, limit: int) -> list[Any]:
+        """``queryset[offset : offset + limit]``, by a deferred join when it is deep and safe.
+
+        ``OFFSET`` makes PostgreSQL build, then drop, every row it steps over, joins
+        included. The deferred join steps over primary keys only (an index-only scan when
+        an index covers the filter, the ordering and the key) and fetches the page's rows
+        by key in the same statement: ``WHERE pk IN (SELECT pk ... OFFSET n LIMIT m)``,
+        ordered again, with the queryset's ``select_related`` and prefetches. Same rows,
+        same number of queries.
+        """
+        if self._defers(queryset, offset):
+            keys = queryset.values("pk")[offset : offset + limit]
+            return list(queryset.filter(pk__in=keys))
+        return list(queryset[offset : offset + limit])
+
+    def _defers(self, queryset: Any, offset: int) -> bool:
+        threshold = app_settings().PAGINATION_DEFERRED_JOIN_OFFSET
+        return (
+            self.deferred_join
+            and threshold is not None
+            and offset >= max(threshold, 1)
+            and isinstance(queryset, models.QuerySet)
+            and queryset.ordered
+            and one_row_per_object(queryset)
+        )
 
     def _page_number(self, request: Request) -> int:
         raw = request.query_params.get(self.page_query_param)

@@ -26,7 +26,13 @@ def _run(jobs: list[tuple[str, int]], pk: int) -> list[dict[str, int]]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PYTHONPATH": str(ROOT),
+        # The workers import what this process imports (a PYTHONPATH of its own included).
+        "PYTHONPATH": os.pathsep.join(
+            [
+                str(ROOT),
+                *filter(None, [os.environ.get("PYTHONPATH")]),
+            ]
+        ),
     }
     db_name = connection.settings_dict["NAME"]
     procs = [
@@ -88,3 +94,14 @@ def test_sharded_total_is_exact_with_concurrent_folds() -> None:
     assert hits.total(row) == 5 + PROCESSES * PER_PROCESS
     assert hits.fold(row) == 5 + PROCESSES * PER_PROCESS
     assert not CountedShard.objects.exists()
+
+
+def test_sharded_total_is_exact_with_adds_inside_transactions() -> None:
+    row = Counted.objects.create(hits=0)
+    hits = ShardedCounter(CountedShard, "hits", slots=8)
+    per_process = PER_PROCESS // 4
+    jobs = [("shard-atomic", per_process)] * PROCESSES + [("fold", 50)]
+    results = _run(jobs, row.pk)
+    assert sum(r["done"] for r in results[:PROCESSES]) == PROCESSES * per_process
+    assert CountedShard.objects.filter(counted=row).count() <= 8
+    assert hits.total(row) == 3 * PROCESSES * per_process == 6000

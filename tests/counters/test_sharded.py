@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import pytest
 from django.core.checks import Error
-from django.db import IntegrityError, connection, connections, models, transaction
+from django.db import (
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.test.utils import CaptureQueriesContext, isolate_apps
 
 from django_supahybrid.checks.counters import check_counter_shards
@@ -20,19 +31,103 @@ def hits() -> ShardedCounter:
     return ShardedCounter(CountedShard, "hits", slots=4)
 
 
-def test_add_spreads_over_slots_and_total_is_exact(hits: ShardedCounter) -> None:
+def test_add_and_total_are_exact(hits: ShardedCounter) -> None:
     row = Counted.objects.create(hits=100)
     other = Counted.objects.create(hits=7)
     for _ in range(200):
         hits.add(row)
     hits.add(row.pk, 50)
     hits.add(other, -2)
-    slots = list(CountedShard.objects.filter(counted=row).values_list("slot", flat=True))
-    assert len(slots) == len(set(slots)) > 1  # one row per slot, several slots used
-    assert set(slots) <= {0, 1, 2, 3}
+    # One writer never contends with itself: it keeps adding to the slot it created.
+    slots = list(CountedShard.objects.filter(counted=row).values_list("slot", "count"))
+    assert len(slots) == 1
+    assert slots[0][0] in {0, 1, 2, 3}
+    assert slots[0][1] == 250
     assert Counted.objects.get(pk=row.pk).hits == 100  # the main row is not touched
     assert hits.total(row) == 350
     assert hits.total(other.pk) == 5
+
+
+@contextlib.contextmanager
+def _holding(hits: ShardedCounter, row: Counted, transactions: int) -> Iterator[None]:
+    """``transactions`` other transactions each add 1 to ``row`` and stay open meanwhile."""
+    added = threading.Semaphore(0)
+    release = threading.Event()
+    errors: list[BaseException] = []
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                hits.add(row)
+                added.release()
+                release.wait(timeout=60)
+        except BaseException as exc:  # reported by the test below
+            errors.append(exc)
+            added.release()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=hold) for _ in range(transactions)]
+    try:
+        for thread in threads:  # one after the other: each sees the slots taken before it
+            thread.start()
+            assert added.acquire(timeout=60)
+        assert errors == []
+        yield
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert errors == []
+
+
+def _add_without_waiting(hits: ShardedCounter, row: Counted, lock_timeout: str) -> None:
+    """``hits.add(row)``, failing with ``OperationalError`` if it waits for a lock."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{lock_timeout}'")
+        hits.add(row)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_add_skips_the_slots_other_transactions_hold(hits: ShardedCounter) -> None:
+    row = Counted.objects.create()
+    CountedShard.objects.bulk_create(CountedShard(counted=row, slot=s) for s in range(4))
+    with _holding(hits, row, 2):
+        # A random slot would be a held one for half of the adds: each would wait.
+        for _ in range(20):
+            _add_without_waiting(hits, row, "30s")
+        counts = dict(CountedShard.objects.filter(counted=row).values_list("slot", "count"))
+    after = dict(CountedShard.objects.filter(counted=row).values_list("slot", "count"))
+    held = {slot for slot in after if after[slot] != counts[slot]}
+    assert len(held) == 2
+    assert all(counts[slot] == 0 and after[slot] == 1 for slot in held)
+    assert sum(counts.values()) == 20  # all on the free slots, none waited
+    assert hits.total(row) == 22
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_that_adds_twice_reuses_its_slot(hits: ShardedCounter) -> None:
+    row = Counted.objects.create()
+    CountedShard.objects.bulk_create(CountedShard(counted=row, slot=s) for s in range(4))
+    with _holding(hits, row, 3), transaction.atomic():
+        # Every slot is held but the one this transaction takes, then holds itself.
+        for _ in range(5):
+            _add_without_waiting(hits, row, "30s")
+        counts = dict(CountedShard.objects.filter(counted=row).values_list("slot", "count"))
+        assert sorted(counts.values()) == [0, 0, 0, 5]  # the holders' adds are not visible
+    assert hits.total(row) == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_add_waits_when_every_slot_is_held(hits: ShardedCounter) -> None:
+    row = Counted.objects.create()
+    CountedShard.objects.bulk_create(CountedShard(counted=row, slot=s) for s in range(4))
+    with _holding(hits, row, 4), pytest.raises(OperationalError, match="lock timeout"):
+        _add_without_waiting(hits, row, "50ms")
+    assert hits.total(row) == 4
+    hits.add(row)
+    assert hits.total(row) == 5
 
 
 def test_add_and_total_take_one_query_each(hits: ShardedCounter) -> None:

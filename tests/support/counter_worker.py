@@ -20,7 +20,7 @@ def main(mode: str, db_name: str, pk: int, n: int) -> dict[str, int]:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import connection, transaction
 
     from django_supahybrid.counters import CounterBoundError, decrement, increment
     from django_supahybrid.counters.sharded import ShardedCounter
@@ -49,6 +49,11 @@ def main(mode: str, db_name: str, pk: int, n: int) -> dict[str, int]:
                 continue
         elif mode == "shard":
             hits.add(pk)
+        elif mode == "shard-atomic":
+            # Two adds in one transaction: the second finds the slot the first locked.
+            with transaction.atomic():
+                hits.add(pk)
+                hits.add(pk, 2)
         elif mode == "fold":
             hits.fold(pk)
             folds += 1

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.paginator import UnorderedObjectListWarning
 from django.db import connection
+from django.db.models import Count, F
+from django.db.models.functions import Lower
+from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.request import Request
@@ -17,7 +22,7 @@ from django_supahybrid.pagination import StandardPagination
 from django_supahybrid.testing.queries import count_queries
 from tests.support.scoping_views import SmallCountPagination
 from tests.support.tenancy import MEMBERSHIPS, World, client_for
-from tests.testapp.models import Notification, Organization, Tag
+from tests.testapp.models import Campaign, District, Notification, Organization, Tag
 
 
 @pytest.fixture
@@ -225,3 +230,186 @@ def test_unordered_queryset_warns_like_djangos_paginator(tags: list[Tag]) -> Non
     assert page is not None
     assert {tag.pk for tag in page} <= {tag.pk for tag in tags}
     assert len(page) == min(len(tags), 20)
+
+
+# --- deep pages: the deferred join ---
+
+# The page's keys as a subquery (Django names its tables U0, V0, ... by nesting depth).
+_DEFERRED = re.compile(r'"id" IN \(SELECT [A-Z]0\."id" AS "pk" FROM')
+
+
+@pytest.fixture
+def campaigns(db: None) -> list[Campaign]:
+    """45 campaigns over 3 districts (some none), 4 creators, 0 to 2 tags each."""
+    org = Organization.objects.create(name="O")
+    users = [User.objects.create_user(f"u{i}") for i in range(4)]
+    districts = District.objects.bulk_create(
+        District(organization=org, name=f"d{i}") for i in range(3)
+    )
+    tags = Tag.objects.bulk_create(Tag(organization=org, name=f"t{i}") for i in range(3))
+    rows = Campaign.objects.bulk_create(
+        Campaign(
+            organization=org, name=f"c{(i * 7) % 45:02}", created_by=users[i % 4],
+            district=None if i % 5 == 0 else districts[i % 3],
+        )
+        for i in range(45)
+    )  # fmt: skip
+    for i, row in enumerate(rows):
+        row.tags.set(tags[: i % 3])
+    return rows
+
+
+class _Plain(StandardPagination):
+    deferred_join = False
+
+
+def _page(
+    queryset: Any, page: int, paginator: StandardPagination | None = None, size: int = 7
+) -> tuple[list[Any], list[str]]:
+    """A page of ``queryset``, its related rows read, and the SQL that it took."""
+    paginator = paginator or StandardPagination()
+    request = Request(APIRequestFactory().get("/", {"page": page, "page_size": size}))
+    with CaptureQueriesContext(connection) as queries:
+        rows = paginator.paginate_queryset(queryset, request)
+        assert rows is not None
+        seen = [_read(row) for row in rows]
+    return seen, [q["sql"] for q in queries.captured_queries]
+
+
+def _read(row: Any) -> Any:
+    if isinstance(row, Campaign):
+        return (
+            row.pk, row.name, row.district.name if row.district else None,
+            row.created_by.username if row.created_by else None,
+            [t.name for t in row.tags.all()],
+        )  # fmt: skip
+    return row if isinstance(row, dict) else row.pk
+
+
+def _same_pages(queryset: Any, pages: range, deferred: bool, size: int = 7) -> None:
+    """Every page equals the plain ``OFFSET`` page, in as many queries; deferred or not."""
+    for number in pages:
+        rows, sql = _page(queryset, number, size=size)
+        plain_rows, plain_sql = _page(queryset, number, _Plain(), size=size)
+        assert rows == plain_rows, number
+        assert len(sql) == len(plain_sql), number
+        assert bool(_DEFERRED.search(sql[0])) is (deferred and number > 1), sql[0]
+        assert not _DEFERRED.search(plain_sql[0])
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [
+        ("id",),
+        ("-id",),
+        ("name",),
+        ("-district__name", "id"),
+        ("created_by__username", "-name"),
+        (F("district__name").desc(nulls_last=True), "-id"),
+        (Lower("name").desc(),),
+    ],
+    ids=str,
+)
+def test_deferred_join_gives_the_plain_rows_in_as_many_queries(
+    campaigns: list[Campaign], settings: SettingsWrapper, ordering: tuple[Any, ...]
+) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
+    queryset = (
+        Campaign.objects.select_related("district", "created_by")
+        .prefetch_related("tags")
+        .order_by(*ordering)
+    )
+    _same_pages(queryset, range(1, 8), deferred=True)
+
+
+def test_deferred_join_keeps_annotations_only_and_values(
+    campaigns: list[Campaign], settings: SettingsWrapper
+) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
+    annotated = Campaign.objects.annotate(lowered=Lower("name")).order_by("-lowered")
+    _same_pages(annotated.only("name", "organization"), range(1, 8), deferred=True)
+    rows, _ = _page(annotated, 3)
+    assert [r[0] for r in rows] == list(annotated.values_list("pk", flat=True)[14:21])
+    _same_pages(Campaign.objects.order_by("id").values("id", "name"), range(2, 4), True)
+    users = User.objects.order_by("-scoping_profile__role", "id")
+    _same_pages(users, range(2, 3), deferred=True, size=2)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Campaign.objects.filter(tags__name__in=["t0", "t1"]).order_by("id"),
+        lambda: Campaign.objects.order_by("tags__name", "id"),
+        lambda: Campaign.objects.filter(tags__name__in=["t0", "t1"]).order_by("id").distinct(),
+        lambda: Campaign.objects.annotate(n=Count("tags")).order_by("-n", "id"),
+        lambda: (
+            Campaign.objects.filter(name__lt="c20")
+            .union(Campaign.objects.filter(name__gte="c30"))
+            .order_by("id")
+        ),
+    ],
+    ids=["to-many filter", "to-many ordering", "distinct", "aggregate", "union"],
+)
+def test_deferred_join_is_not_used_where_rows_could_repeat(
+    campaigns: list[Campaign], settings: SettingsWrapper, make: Any
+) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
+    _same_pages(make(), range(2, 4), deferred=False)
+
+
+def test_deferred_join_threshold(campaigns: list[Campaign], settings: SettingsWrapper) -> None:
+    queryset = Campaign.objects.order_by("id")
+    _same_pages(queryset, range(1, 8), deferred=False)  # the default: from 10,000 rows deep
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 14}
+    assert not _DEFERRED.search(_page(queryset, 2)[1][0])  # 7 rows deep
+    assert _DEFERRED.search(_page(queryset, 3)[1][0])  # 14 rows deep
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": None}
+    _same_pages(queryset, range(1, 8), deferred=False)
+
+
+def test_deferred_join_skips_lists_and_unordered_querysets(
+    campaigns: list[Campaign], settings: SettingsWrapper
+) -> None:
+    settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
+    listed = list(
+        Campaign.objects.select_related("district", "created_by")
+        .prefetch_related("tags")
+        .order_by("id")
+    )
+    rows, sql = _page(listed, 3)
+    assert [r[0] for r in rows] == [c.pk for c in listed[14:21]]
+    assert sql == []
+    with pytest.warns(UnorderedObjectListWarning):
+        rows, sql = _page(Campaign.objects.all(), 2)
+    assert len(rows) == 7
+    assert not _DEFERRED.search(sql[0])
+
+
+def test_scoped_views_page_deep_with_the_same_rows_and_queries(
+    world: World, settings: SettingsWrapper
+) -> None:
+    Campaign.objects.bulk_create(
+        Campaign(organization=org, name=f"{org.name}{i}", district=world.district_a)
+        for org in (world.org_a, world.org_b)
+        for i in range(6)
+    )
+    client = client_for(world.carol)  # two organizations, through memberships
+    bodies, costs, deferred = {}, {}, {}
+    for threshold in (None, 0):
+        settings.SUPAHYBRID = {
+            "ORGANIZATION_LOOKUP": MEMBERSHIPS, "PAGINATION_DEFERRED_JOIN_OFFSET": threshold,
+        }  # fmt: skip
+        bodies[threshold] = [
+            client.get(f"/scoping/campaigns/?page={page}&page_size=4").json()
+            for page in (1, 2, 3, 4)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            client.get("/scoping/campaigns/?page=3&page_size=4")
+        costs[threshold] = len(queries)
+        deferred[threshold] = any(_DEFERRED.search(q["sql"]) for q in queries.captured_queries)
+    assert bodies[0] == bodies[None]
+    assert {c["organization"] for b in bodies[0] for c in b["results"]} == {
+        world.org_a.pk, world.org_b.pk
+    }  # fmt: skip
+    assert costs[0] == costs[None]
+    assert deferred == {None: False, 0: True}
