@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import devservices
 import pytest
 from django.db import connections
 
 from django_supahybrid.db import database_config
 from django_supahybrid.tenancy.wall import tenant_wall
+from scripts import devservices
 from tests.support import pgtools
 from tests.support.tenancy import World
 from tests.support.wall import claims_of
