@@ -22,7 +22,7 @@ __all__ = [
     "Pool",
     "database_config",
     "database_mode",
-    "databases_config",
+    "databases_with_direct",
     "is_supabase_host",
 ]
 
@@ -321,7 +321,7 @@ def _session_url(web_url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def databases_config(
+def databases_with_direct(
     web_url: str,
     direct_url: str | None = None,
     *,
@@ -344,7 +344,7 @@ def databases_config(
             return {"default": default}
         if not default[SETTINGS_KEY]["SUPABASE"]:
             raise ImproperlyConfigured(
-                "databases_config() needs direct_url for a self-hosted transaction pooler: "
+                "databases_with_direct() needs direct_url for a self-hosted transaction pooler: "
                 "migrations, .iterator() and LISTEN need a direct connection."
             )
         direct_url = _session_url(web_url)

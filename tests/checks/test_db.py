@@ -17,7 +17,7 @@ from django_supahybrid.checks.db import (
     check_database_budget,
     check_databases,
 )
-from django_supahybrid.db import database_config, databases_config
+from django_supahybrid.db import database_config, databases_with_direct
 
 POOLER = "aws-0-eu-west-1.pooler.supabase.com"
 TRANSACTION_URL = f"postgresql://postgres.ref:pw@{POOLER}:6543/postgres"
@@ -54,7 +54,7 @@ def test_test_settings_are_clean() -> None:
 
 
 def test_generated_transaction_settings_are_clean() -> None:
-    with databases(**databases_config(TRANSACTION_URL, pool="django")):
+    with databases(**databases_with_direct(TRANSACTION_URL, pool="django")):
         assert check_databases() == []
 
 
@@ -213,7 +213,7 @@ def test_w051_needs_a_process_count_and_a_limit() -> None:
 
 
 def test_w051_transaction_and_direct_aliases_are_outside_the_budget() -> None:
-    aliases = databases_config(TRANSACTION_URL, pool="django", pool_size=100)
+    aliases = databases_with_direct(TRANSACTION_URL, pool="django", pool_size=100)
     conf = {"WEB_PROCESSES": 100, "DATABASE_MAX_CONNECTIONS": 1}
     with databases(**aliases), override_settings(SUPAHYBRID=conf):
         assert check_databases() == []
@@ -266,7 +266,7 @@ def test_w053_transaction_pooler_without_a_direct_alias() -> None:
         [message] = check_databases()
     assert isinstance(message, Warning)
     assert message.id == "supahybrid.W053"
-    with databases(**databases_config(TRANSACTION_URL)):
+    with databases(**databases_with_direct(TRANSACTION_URL)):
         assert check_databases() == []
 
 

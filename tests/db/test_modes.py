@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_supahybrid.db import (
     database_config,
     database_mode,
-    databases_config,
+    databases_with_direct,
     is_supabase_host,
 )
 
@@ -211,7 +211,7 @@ def test_direct_role() -> None:
 
 
 def test_databases_config_derives_session_url_from_supavisor() -> None:
-    databases = databases_config(TRANSACTION, pool="django")
+    databases = databases_with_direct(TRANSACTION, pool="django")
     assert set(databases) == {"default", "direct"}
     assert databases["default"]["SUPAHYBRID"]["MODE"] == "transaction"
     direct = databases["direct"]
@@ -225,19 +225,19 @@ def test_databases_config_derives_session_url_from_supavisor() -> None:
 
 
 def test_databases_config_with_explicit_direct_url_and_alias() -> None:
-    databases = databases_config(DEDICATED, DIRECT, direct_alias="migrations")
+    databases = databases_with_direct(DEDICATED, DIRECT, direct_alias="migrations")
     assert databases["migrations"]["SUPAHYBRID"]["MODE"] == "direct"
     assert databases["migrations"]["PORT"] == "5432"
 
 
 def test_databases_config_without_a_pooler_has_one_alias() -> None:
-    assert set(databases_config(DIRECT)) == {"default"}
+    assert set(databases_with_direct(DIRECT)) == {"default"}
 
 
 def test_databases_config_self_hosted_pooler_needs_direct_url() -> None:
     with pytest.raises(ImproperlyConfigured, match="needs direct_url"):
-        databases_config("postgresql://u@10.0.0.5:6432/app", mode="transaction")
-    databases = databases_config(
+        databases_with_direct("postgresql://u@10.0.0.5:6432/app", mode="transaction")
+    databases = databases_with_direct(
         "postgresql://u@10.0.0.5:6432/app", "postgresql://u@10.0.0.5:5432/app", mode="transaction"
     )
     assert databases["direct"]["PORT"] == "5432"

@@ -279,7 +279,7 @@ def _check_direct_alias() -> list[checks.CheckMessage]:
         checks.Warning(
             "DATABASES['default'] goes through a transaction-mode pooler and no alias "
             "connects directly or in session mode.",
-            hint="Add one with databases_config(web_url, direct_url) for migrations "
+            hint="Add one with databases_with_direct(web_url, direct_url) for migrations "
             "(manage.py migrate --database direct), .iterator() and LISTEN.",
             id="supahybrid.W053",
         )
