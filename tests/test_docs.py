@@ -445,7 +445,6 @@ def _run_code_snippets(workdir: Path) -> dict[str, str | None]:
 
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "accounts", *packages.values()]
     django.setup()
-    _create_tables("accounts", set())
     from django.contrib.auth.models import User
     from django.db import transaction
     from django.test import RequestFactory
@@ -455,7 +454,8 @@ def _run_code_snippets(workdir: Path) -> dict[str, str | None]:
     os.environ.update(EXAMPLE_ENV)  # the settings are loaded: only the snippets read these
     warnings.filterwarnings("ignore", "Model .* was already registered", RuntimeWarning)
     results: dict[str, str | None] = {}
-    with transaction.atomic():
+    with transaction.atomic():  # rolled back at the end: tables included
+        _create_tables("accounts", set())
         user = User.objects.create_user("docs-reader", email="reader@example.com")
         request = RequestFactory().get("/")
         request.user = user

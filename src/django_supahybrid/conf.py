@@ -24,7 +24,9 @@ SETTING_NAME = "SUPAHYBRID"
 
 # The names Django's own error pages hide (``SafeExceptionReporterFilter``), so a setting
 # added later with such a name is redacted without anyone having to remember it.
-_SECRET_NAMES = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE", flags=re.IGNORECASE)
+# Whole words of a setting's name (``JWT_SECRET``, ``METRICS_TOKEN``, ``API_KEY``), so that
+# ``DATA_API_SCHEMAS`` is not taken for one.
+_SECRET_NAMES = re.compile(r"(?<![A-Z])(?:API_?KEY|TOKEN|KEY|SECRET|PASS\w*|SIGNATURE)(?![A-Z])")
 
 SupabaseCompute = Literal[
     "nano", "micro", "small", "medium", "large", "xl", "2xl", "4xl", "8xl", "12xl", "16xl"
