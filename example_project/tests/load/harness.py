@@ -128,11 +128,16 @@ def run_load(
         done = subprocess.run(
             _locust_command(base, prefix, users, seconds, spawn_rate),
             env={**env, "SUPAHYBRID_DEMO_JSON": str(demo_json)},
+            # The locustfile imports ``tests.load``: the example's, not another ``tests``
+            # that the caller's working directory would put first on the path.
+            cwd=EXAMPLE,
             capture_output=True,
             text=True,
             timeout=seconds + 120,
             check=False,
         )
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no statistics ({done.returncode}): {done.stderr[-2000:]}")
     with Path(f"{prefix}_stats.csv").open() as file:
         rows = [_stats(row) for row in csv.DictReader(file)]
     with Path(f"{prefix}_failures.csv").open() as file:
