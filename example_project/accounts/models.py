@@ -74,6 +74,9 @@ def profile_of(user: Any) -> UserProfile | None:
         return user._example_profile  # type: ignore[no-any-return]
     except AttributeError:
         pass
-    profile = UserProfile.objects.select_related("organization").filter(user=user).first()
+    # At most one row (a one-to-one): read it as is, without the ORDER BY and LIMIT that
+    # .first() would add to every request's query.
+    profiles = UserProfile.objects.select_related("organization").filter(user=user)
+    profile = next(iter(profiles), None)
     user._example_profile = profile
     return profile

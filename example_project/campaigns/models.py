@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Self
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
 
 from django_supahybrid.querysets import OrganizationQuerySet
@@ -47,6 +49,28 @@ class CampaignStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
 
 
+class CampaignQuerySet(OrganizationQuerySet["Campaign"]):
+    """Campaigns, scoped as ``Scoping`` declares, plus the shape a read answers with."""
+
+    def for_reading(self) -> Self:
+        """What a campaign's representation reads, in one query.
+
+        In place of ``with_relations()`` for list and retrieve: the creator joined (for
+        ``created_by_name``), the assigned users' ids as an array (no prefetch query, and
+        no related manager per row), and no join for the district and constituency, whose
+        ids are on the row. Writes keep ``Scoping``'s relations, which validation reads.
+        """
+        assigned = Campaign.assigned_users.through.objects.filter(campaign_id=models.OuterRef("pk"))
+        return (
+            self.select_related(None)
+            .prefetch_related(None)
+            .select_related("created_by")
+            .annotate(
+                assigned_user_ids=ArraySubquery(assigned.order_by("user_id").values("user_id"))
+            )
+        )
+
+
 class Campaign(models.Model):
     """A campaign run by one organization."""
 
@@ -79,7 +103,7 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OrganizationQuerySet.as_manager()
+    objects = CampaignQuerySet.as_manager()
 
     class Scoping:
         organization = "organization"

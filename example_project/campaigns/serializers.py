@@ -8,6 +8,7 @@ from core.api import StrictSerializerMixin
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
 
 from campaigns.models import Campaign, Constituency, District, VoterInteraction
 from django_supahybrid.tenancy import user_organizations
@@ -43,11 +44,33 @@ class MemberField(serializers.PrimaryKeyRelatedField[Any]):
         return super().get_queryset().filter(profile__organization__in=organizations)
 
 
+class MembersField(serializers.ManyRelatedField):
+    """Several ``MemberField`` ids; read from an id array the query annotated, if any.
+
+    ``ids_from`` names that annotation (``CampaignQuerySet.for_reading`` adds
+    ``assigned_user_ids``); without it the relation is read as usual.
+    """
+
+    def __init__(self, *args: Any, ids_from: str, **kwargs: Any) -> None:
+        self.ids_from = ids_from
+        super().__init__(*args, **kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        ids = getattr(instance, self.ids_from, None)
+        if ids is None:
+            return super().get_attribute(instance)
+        return [PKOnlyObject(pk) for pk in ids]
+
+
 class CampaignSerializer(StrictSerializerMixin, serializers.ModelSerializer[Campaign]):
     """A campaign. ``assigned_users`` accepts members of the caller's organization only."""
 
     created_by_name = serializers.SerializerMethodField()
-    assigned_users = MemberField(many=True, required=False, queryset=get_user_model().objects.all())
+    assigned_users = MembersField(
+        child_relation=MemberField(queryset=get_user_model().objects.all()),
+        ids_from="assigned_user_ids",
+        required=False,
+    )
 
     class Meta:
         model = Campaign

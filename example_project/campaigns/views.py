@@ -104,7 +104,9 @@ class CampaignViewSet(APIMixin, OrganizationScopedMixin, viewsets.ModelViewSet[C
             # Only the row itself is needed: no joins, no prefetch.
             return campaigns.select_related(None).prefetch_related(None)
         if self.action == "list":
-            campaigns = filter_campaigns(campaigns, self.request.query_params)
+            return filter_campaigns(campaigns.for_reading(), self.request.query_params)
+        if self.action == "retrieve":
+            return campaigns.for_reading()
         return campaigns
 
     @extend_schema(parameters=_LIST_PARAMETERS)

@@ -104,3 +104,45 @@ def test_profile_costs_one_query(world: World, django_assert_num_queries: Any) -
     client = client_for(world.a.volunteer)
     with django_assert_num_queries(1):
         assert client.get("/api/auth/profile/").status_code == 200
+
+
+def test_a_list_page_costs_three_queries_with_names_and_assigned_ids(world: World) -> None:
+    """Profile, page, count: the creator joined, the assigned users' ids in the page query."""
+    seeded = list(world.a.campaigns)
+    for i, campaign in enumerate(seeded):
+        campaign.assigned_users.set(world.a.members[: 2 + i])
+    world.a.manager.first_name, world.a.manager.last_name = "Mara", "Lind"
+    world.a.manager.save()
+    named = make_campaign(world.a, created_by=world.a.manager)
+    client = client_for(world.a.volunteer)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/campaigns/?ordering=created_at")
+    assert response.status_code == 200
+    assert len(captured) == 3, [q["sql"] for q in captured]
+    rows = {row["id"]: row for row in response.json()["results"]}
+    for i, campaign in enumerate(seeded):
+        expected = sorted(member.pk for member in world.a.members[: 2 + i])
+        assert rows[str(campaign.pk)]["assigned_users"] == expected
+    assert rows[str(named.pk)]["assigned_users"] == []
+    assert rows[str(named.pk)]["created_by_name"] == "Mara Lind"
+    assert rows[str(named.pk)]["created_by"] == world.a.manager.pk
+
+
+def test_a_campaign_reads_the_same_in_the_list_and_in_detail(world: World) -> None:
+    campaign = world.a.campaigns[0]
+    campaign.assigned_users.set([world.a.volunteer, world.a.admin])
+    client = client_for(world.a.admin)
+    listed = {row["id"]: row for row in client.get("/api/campaigns/").json()["results"]}
+    with CaptureQueriesContext(connection) as captured:
+        detail = client.get(f"/api/campaigns/{campaign.pk}/").json()
+    assert len(captured) == 2  # profile, campaign (assigned ids included)
+    assert detail == listed[str(campaign.pk)]
+    # A write answers from the relation itself, so the new assignment shows at once.
+    updated = client.patch(
+        f"/api/campaigns/{campaign.pk}/", {"assigned_users": [world.a.manager.pk]}, format="json"
+    )
+    assert updated.status_code == 200, updated.content
+    assert updated.json()["assigned_users"] == [world.a.manager.pk]
+    assert client.get(f"/api/campaigns/{campaign.pk}/").json()["assigned_users"] == [
+        world.a.manager.pk
+    ]

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -41,6 +41,9 @@ class LoadReport:
     total: EndpointStats
     failures: list[str] = field(default_factory=list)
     server_log: str = ""
+    #: CPU seconds (user + system) the gunicorn workers spent while locust ran; ``None``
+    #: where ``/proc`` cannot tell.
+    worker_cpu_seconds: float | None = None
 
 
 def _stats(row: dict[str, str]) -> EndpointStats:
@@ -55,19 +58,51 @@ def _stats(row: dict[str, str]) -> EndpointStats:
 
 
 def _locust_command(
-    base: str, prefix: Path, users: int, seconds: int, spawn_rate: int
+    base: str,
+    prefix: Path,
+    users: int,
+    seconds: int,
+    spawn_rate: int,
+    user_classes: Sequence[str] = ("ApiUser",),
 ) -> list[str]:
     return [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s",
         "--host", base, "--csv", str(prefix), "--only-summary",
-        "--loglevel", "WARNING", "--stop-timeout", "10",
+        "--loglevel", "WARNING", "--stop-timeout", "10", *user_classes,
     ]  # fmt: skip
 
 
+def children_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by the processes whose parent is ``pid``.
+
+    Read from Linux's ``/proc``; ``None`` elsewhere.
+    """
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue  # gone since the listing
+        # Fields after the command name: state, ppid, ..., utime (12th), stime (13th).
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], *, workers: int, threads: int, log: IO[bytes]) -> Iterator[str]:
-    """The example under gunicorn on a free loopback port; yield its base URL."""
+def gunicorn(
+    env: dict[str, str], *, workers: int, threads: int, log: IO[bytes]
+) -> Iterator[tuple[str, int]]:
+    """The example under gunicorn on a free loopback port; yield its base URL and pid."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -90,7 +125,7 @@ def gunicorn(env: dict[str, str], *, workers: int, threads: int, log: IO[bytes])
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -110,8 +145,13 @@ def run_load(
     spawn_rate: int = 100,
     workers: int = 2,
     threads: int = 4,
+    user_classes: Sequence[str] = ("ApiUser",),
 ) -> LoadReport:
-    """Serve the example with ``env``; run ``users`` locust users for ``seconds``."""
+    """Serve the example with ``env``; run ``users`` locust users for ``seconds``.
+
+    ``user_classes`` names the locustfile's users to run: ``ApiUser`` (the API mix) or
+    ``HealthUser`` (the health endpoint alone, at the same pace).
+    """
     log_path = workdir / "gunicorn.log"
     prefix = workdir / "locust"
     with (
@@ -123,16 +163,23 @@ def run_load(
             workers=workers,
             threads=threads,
             log=log,
-        ) as base,
+        ) as (base, pid),
     ):
+        cpu_before = children_cpu_seconds(pid)
         done = subprocess.run(
-            _locust_command(base, prefix, users, seconds, spawn_rate),
+            _locust_command(base, prefix, users, seconds, spawn_rate, user_classes),
             env={**env, "SUPAHYBRID_DEMO_JSON": str(demo_json)},
+            # The locustfile imports ``tests.load``: the example's, not another ``tests``
+            # that the caller's working directory would put first on the path.
+            cwd=EXAMPLE,
             capture_output=True,
             text=True,
             timeout=seconds + 120,
             check=False,
         )
+        cpu_after = children_cpu_seconds(pid)
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no statistics ({done.returncode}): {done.stderr[-2000:]}")
     with Path(f"{prefix}_stats.csv").open() as file:
         rows = [_stats(row) for row in csv.DictReader(file)]
     with Path(f"{prefix}_failures.csv").open() as file:
@@ -149,6 +196,9 @@ def run_load(
         total=next(row for row in rows if row.name == "Aggregated"),
         failures=failures,
         server_log=log_path.read_text(errors="replace"),
+        worker_cpu_seconds=(
+            None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        ),
     )
 
 
