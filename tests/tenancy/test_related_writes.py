@@ -103,6 +103,17 @@ def test_form_choices_are_the_users_rows(world: World) -> None:
     assert len(fields["constituency"].choices) == 2
 
 
+def test_a_page_being_read_is_not_limited(world: World) -> None:
+    # A list serializer without data only renders rows: nothing to look up, nothing to limit.
+    view = GeneratedCampaignViewSet(action="list", format_kwarg=None)
+    view.request = APIRequestFactory().get("/")
+    view.request.user = world.alice  # type: ignore[attr-defined]
+    child = view.get_serializer([], many=True).child
+    assert len(child.fields["district"].choices) == 2  # DRF's own, unscoped queryset
+    written = view.get_serializer(data=[{"name": "x"}], many=True).child
+    assert list(written.fields["district"].choices) == [world.district_a.pk]
+
+
 def test_serializer_without_a_request_offers_no_rows(world: World) -> None:
     # As schema generators build it: the view has no request.
     view = GeneratedCampaignViewSet(action="create", format_kwarg=None, request=None)

@@ -55,6 +55,10 @@ class OrganizationScopedMixin:
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         """The view's serializer, its related fields limited to the user's rows."""
         serializer = super().get_serializer(*args, **kwargs)  # type: ignore[misc]
+        if kwargs.get("many") and "data" not in kwargs:
+            # A page being read: no id in it is looked up, and no form is rendered from a
+            # list serializer, so there is nothing to limit (and a list costs less).
+            return serializer
         # Schema generators build views without a request: no user, no rows.
         user = getattr(self.request, "user", None)
         scope_related_fields(serializer, user, self._found_rows())
