@@ -2,7 +2,7 @@
 
 Settings are read lazily, on first use, never at import time, and re-read whenever
 ``SUPAHYBRID`` changes (``override_settings`` in tests), so the rest of the library
-calls :func:`app_settings` each time it needs a value.
+calls `app_settings` each time it needs a value.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def shown(key: str, value: object) -> str:
 def app_settings() -> SupaHybridSettings:
     """Return the validated ``SUPAHYBRID`` settings, merged over the defaults.
 
-    Raises :class:`~django.core.exceptions.ImproperlyConfigured` naming the key, the bad
+    Raises `ImproperlyConfigured` naming the key, the bad
     value and what was expected.
     """
     raw = getattr(settings, SETTING_NAME, {})
@@ -181,7 +181,7 @@ def app_settings() -> SupaHybridSettings:
 
 
 def reload() -> None:
-    """Forget the cached settings; the next :func:`app_settings` call re-reads them."""
+    """Forget the cached settings; the next `app_settings` call re-reads them."""
     app_settings.cache_clear()
 
 

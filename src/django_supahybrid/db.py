@@ -3,9 +3,9 @@
 Supabase offers three ways in (see the deployment guide): the direct connection
 (``db.<ref>.supabase.co:5432``), Supavisor in session mode (``*.pooler.supabase.com:5432``)
 and a transaction-mode pooler (Supavisor or the dedicated PgBouncer, port 6543). What a
-connection may do depends on that mode, so :func:`database_config` detects it from the
+connection may do depends on that mode, so `database_config` detects it from the
 host and port and records it in the returned dict under the ``"SUPAHYBRID"`` key, where
-:func:`database_mode` (and the system checks) read it back.
+`database_mode` (and the system checks) read it back.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ Mode = Literal["direct", "session", "transaction"]
 Pool = Literal["django", "dj_db_conn_pool"]
 Role = Literal["web", "direct"]
 
-#: The key of a ``DATABASES`` entry under which :func:`database_config` records what it
+#: The key of a ``DATABASES`` entry under which `database_config()` records what it
 #: detected. Django ignores keys it does not know, and ``OPTIONS`` would reach libpq.
 SETTINGS_KEY = "SUPAHYBRID"
 
@@ -72,7 +72,7 @@ def _detect_mode(host: str, port: str) -> Mode | None:
 def database_mode(settings_dict: Mapping[str, Any]) -> Mode:
     """Return the connection mode of one ``DATABASES`` entry.
 
-    The mode :func:`database_config` recorded, or else the one the host and port imply
+    The mode `database_config` recorded, or else the one the host and port imply
     (``"direct"`` for any host that is not Supabase's). The realtime listener and the
     system checks use it to tell a transaction-mode pooler, which keeps no session state.
     """
@@ -131,30 +131,29 @@ def database_config(
     keyword options (``CONN_MAX_AGE=...``, ``TEST={...}``) are merged into the returned
     dict; ``OPTIONS`` is merged key by key.
 
-    Args:
-        mode: ``"direct"``, ``"session"`` or ``"transaction"``. Detected from Supabase's
-            hosts and ports when omitted; give it for a self-hosted PgBouncer
-            (``mode="transaction"``). Transaction mode turns server-side cursors off and
-            refuses options that need session state (prepared statements,
-            ``server_side_binding``, ``assume_role``, ``statement_timeout``).
-        pool: ``"django"`` for Django's native psycopg pool (``psycopg-pool``),
-            ``"dj_db_conn_pool"`` for django-db-connection-pool, or ``None`` (the default)
-            for one persistent connection per thread (``CONN_MAX_AGE`` 60 s). Pools force
-            ``CONN_MAX_AGE = 0``: Django hands the connection back after each request.
-        pool_size: the most connections one process's pool opens (before overflow).
-        pool_min_size: connections the native pool keeps open when idle.
-        max_overflow: extra, short-lived connections dj_db_conn_pool may open.
-        pool_timeout: seconds a request waits for a free pooled connection before it fails.
-        pool_recycle: seconds after which a pooled connection is replaced.
-        connect_timeout: seconds to wait for a new connection (default 10 on Supabase
-            hosts, libpq's default elsewhere).
-        statement_timeout: milliseconds after which the server cancels a statement,
-            sent at connection start (default 30 s for web connections straight to a
-            Supabase database; refused in transaction mode, where a role default
-            (``ALTER ROLE ... SET statement_timeout``) is the way).
-        role: ``"web"`` for the alias requests use; ``"direct"`` for the second alias that
-            migrations, ``.iterator()`` and LISTEN need: never transaction mode, no pool,
-            no statement timeout, ``CONN_MAX_AGE = 0``.
+    :param mode: ``"direct"``, ``"session"`` or ``"transaction"``. Detected from Supabase's
+        hosts and ports when omitted; give it for a self-hosted PgBouncer
+        (``mode="transaction"``). Transaction mode turns server-side cursors off and
+        refuses options that need session state (prepared statements,
+        ``server_side_binding``, ``assume_role``, ``statement_timeout``).
+    :param pool: ``"django"`` for Django's native psycopg pool (``psycopg-pool``),
+        ``"dj_db_conn_pool"`` for django-db-connection-pool, or ``None`` (the default)
+        for one persistent connection per thread (``CONN_MAX_AGE`` 60 s). Pools force
+        ``CONN_MAX_AGE = 0``: Django hands the connection back after each request.
+    :param pool_size: the most connections one process's pool opens (before overflow).
+    :param pool_min_size: connections the native pool keeps open when idle.
+    :param max_overflow: extra, short-lived connections dj_db_conn_pool may open.
+    :param pool_timeout: seconds a request waits for a free pooled connection before it fails.
+    :param pool_recycle: seconds after which a pooled connection is replaced.
+    :param connect_timeout: seconds to wait for a new connection (default 10 on Supabase
+        hosts, libpq's default elsewhere).
+    :param statement_timeout: milliseconds after which the server cancels a statement,
+        sent at connection start (default 30 s for web connections straight to a
+        Supabase database; refused in transaction mode, where a role default
+        (``ALTER ROLE ... SET statement_timeout``) is the way).
+    :param role: ``"web"`` for the alias requests use; ``"direct"`` for the second alias that
+        migrations, ``.iterator()`` and LISTEN need: never transaction mode, no pool,
+        no statement timeout, ``CONN_MAX_AGE = 0``.
     """
     config = _parse(url)
     extra_options = options.pop("OPTIONS", {})
@@ -330,7 +329,7 @@ def databases_with_direct(
 ) -> dict[str, dict[str, Any]]:
     """Return a ``DATABASES`` dict: ``"default"`` for requests, plus a direct alias.
 
-    ``"default"`` is :func:`database_config` of ``web_url`` with ``web_options``. The
+    ``"default"`` is `database_config` of ``web_url`` with ``web_options``. The
     second alias (``direct_alias``) connects to ``direct_url`` with ``role="direct"``, for
     what a transaction-mode pooler cannot do: ``manage.py migrate --database direct``,
     ``.using("direct").iterator()`` and LISTEN. In tests it mirrors ``"default"`` (same

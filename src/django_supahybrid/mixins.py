@@ -1,6 +1,6 @@
 """``django_supahybrid.mixins.OrganizationScopedMixin``, the path projects write.
 
-The mixin lives in :mod:`django_supahybrid.tenancy.mixins`.
+The mixin lives in `django_supahybrid.tenancy.mixins`.
 """
 
 from __future__ import annotations

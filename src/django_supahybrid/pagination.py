@@ -1,6 +1,6 @@
 """Bounded pagination: page numbers with a count that stays cheap, and a feed cursor.
 
-:class:`StandardPagination` answers ``?page=N&page_size=M``. Its ``count`` is exact up to
+`StandardPagination` answers ``?page=N&page_size=M``. Its ``count`` is exact up to
 ``PAGINATION_EXACT_COUNT_LIMIT`` rows; above that it is a PostgreSQL planner estimate (or
 the limit itself) and ``count_is_estimate`` is true. Bad parameters are a 400 with a
 message, a page past the end a 404, a ``page_size`` above the maximum is lowered to it.
@@ -8,7 +8,7 @@ From ``PAGINATION_DEFERRED_JOIN_OFFSET`` rows deep, a page is fetched with a def
 (the page's primary keys first, then their rows), which an index can serve without
 reading the rows it skips.
 
-:class:`FeedCursorPagination` is DRF's cursor pagination with the same page sizes: its
+`FeedCursorPagination` is DRF's cursor pagination with the same page sizes: its
 cost does not grow with depth, which suits notification and activity feeds.
 """
 

@@ -1,6 +1,6 @@
 """``django_supahybrid.querysets.OrganizationQuerySet``, the path projects write.
 
-The queryset lives in :mod:`django_supahybrid.tenancy.querysets`.
+The queryset lives in `django_supahybrid.tenancy.querysets`.
 """
 
 from __future__ import annotations

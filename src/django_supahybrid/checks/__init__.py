@@ -1,6 +1,6 @@
 """Django system checks, one module per component, registered in one place.
 
-:func:`register_all` runs from ``AppConfig.ready()``. Ids are ``supahybrid.E0xx`` (errors)
+`register_all` runs from ``AppConfig.ready()``. Ids are ``supahybrid.E0xx`` (errors)
 and ``supahybrid.W0xx`` (warnings), grouped by component: 001-009 settings, 010-019
 authentication, 020-029 tenancy and pagination, 030-039 counters, 040-049 realtime,
 050-059 databases, 060-069 Supabase's own schemas as Django's database role sees them (the

@@ -26,7 +26,7 @@ def check_counter_shards(
 
 
 def _shard_model_messages(candidates: list[type[models.Model]]) -> list[checks.CheckMessage]:
-    """System check messages for the :class:`CounterShardBase` subclasses among ``candidates``."""
+    """System check messages for the `CounterShardBase` subclasses among ``candidates``."""
     messages: list[checks.CheckMessage] = []
     for model in candidates:
         if not issubclass(model, CounterShardBase) or model._meta.proxy:

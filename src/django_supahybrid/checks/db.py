@@ -1,7 +1,7 @@
 """System checks for ``DATABASES`` against Supabase's poolers and limits.
 
 Ids ``supahybrid.E050``-``E059`` and ``W050``-``W059``; each is documented in
-``docs/checks.md``. Registered by :mod:`django_supahybrid.checks`.
+``docs/checks.md``. Registered by `django_supahybrid.checks`.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
     """Pooler mode, pooling, SSL and the connection budget of every ``DATABASES`` alias.
 
     Static: reads settings only. The budget is checked here when its limit is in the
-    settings; otherwise :func:`check_database_budget` asks the server.
+    settings; otherwise `check_database_budget` asks the server.
     """
     messages: list[checks.CheckMessage] = []
     for alias, entry in _databases().items():

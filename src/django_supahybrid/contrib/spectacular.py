@@ -1,4 +1,4 @@
-"""drf-spectacular: the Bearer scheme of :class:`SupabaseJWTAuthentication` in OpenAPI.
+"""drf-spectacular: the Bearer scheme of `SupabaseJWTAuthentication` in OpenAPI.
 
 Loaded by the app's ``ready()`` when ``drf_spectacular`` is in ``INSTALLED_APPS``; nothing
 to configure. Views authenticated by ``SupabaseJWTAuthentication`` (or a subclass) then

@@ -1,8 +1,8 @@
 """Counters that never lose an update.
 
-- ``atomic``: :func:`increment` / :func:`decrement` (and ``*_all``), one
+- ``atomic``: `increment` / `decrement` (and ``*_all``), one
   ``UPDATE ... RETURNING`` each, with optional floors and ceilings;
-- ``sharded``: :class:`ShardedCounter` over a :class:`CounterShardBase` table, for rows
+- ``sharded``: `ShardedCounter` over a `CounterShardBase` table, for rows
   so hot that their row lock becomes the queue.
 
 Import after Django is set up (``CounterShardBase`` is an abstract model).

@@ -117,10 +117,10 @@ def increment(
 
     ``floor`` / ``ceiling`` (an int for every field, or a mapping per field) refuse a change
     that would take a counter below / above the limit: nothing at all is written and
-    :class:`CounterBoundError` is raised. The check happens in the ``UPDATE``'s ``WHERE``
+    `CounterBoundError` is raised. The check happens in the ``UPDATE``'s ``WHERE``
     clause, under the row lock, so it holds under any concurrency.
 
-    Raises :class:`CounterFieldError` for an unknown or non-integer field, ``ValueError``
+    Raises `CounterFieldError` for an unknown or non-integer field, ``ValueError``
     for an unsaved instance and ``type(obj).DoesNotExist`` when the row is gone. Works in
     and out of ``transaction.atomic()``; ``using`` defaults to the router's write database.
     """
@@ -239,7 +239,7 @@ def decrement(
     ceiling: Bound = None,
     using: str | None = None,
 ) -> int | dict[str, int]:
-    """Subtract ``by`` (or each delta of a mapping): :func:`increment` with the sign flipped."""
+    """Subtract ``by`` (or each delta of a mapping): `increment` with the sign flipped."""
     return _change(obj, field, by, -1, floor=floor, ceiling=ceiling, using=using)
 
 
@@ -287,5 +287,5 @@ def decrement_all(
     floor: Bound = None,
     ceiling: Bound = None,
 ) -> int:
-    """Subtract ``by`` on every row of ``queryset``: :func:`increment_all` with the sign flipped."""
+    """Subtract ``by`` on every row of ``queryset``: `increment_all` with the sign flipped."""
     return _change_all(queryset, field, by, -1, floor=floor, ceiling=ceiling)

@@ -1,12 +1,12 @@
 """Sharded counters for hot rows: many writers, no queue on one row lock, an exact total.
 
 Every ``UPDATE`` of a row takes that row's lock until its transaction ends, so thousands
-of votes for one popular campaign run one after another. A :class:`ShardedCounter` spreads
+of votes for one popular campaign run one after another. A `ShardedCounter` spreads
 them over ``slots`` rows of a shard table (one per slot, created on first use), reads the
 exact total as ``main field + sum(slots)`` in one statement, and folds the slots back into
 the main row when asked.
 
-The shard table is yours: subclass :class:`CounterShardBase` in your app with one foreign
+The shard table is yours: subclass `CounterShardBase` in your app with one foreign
 key to the counted model and a unique constraint on ``(that key, "slot")``. The library
 ships no concrete model and no migration.
 """
@@ -28,17 +28,17 @@ __all__ = ["CounterShardBase", "ShardedCounter"]
 class CounterShardBase(models.Model):
     """One slot of a sharded counter. Subclass it with a foreign key to the counted model.
 
-    ::
+    ```python
+    class CampaignVoteShard(CounterShardBase):
+        campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
 
-        class CampaignVoteShard(CounterShardBase):
-            campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
-
-            class Meta:
-                constraints = [
-                    models.UniqueConstraint(
-                        fields=["campaign", "slot"], name="campaign_vote_shard_slot"
-                    )
-                ]
+        class Meta:
+            constraints = [
+                models.UniqueConstraint(
+                    fields=["campaign", "slot"], name="campaign_vote_shard_slot"
+                )
+            ]
+    ```
 
     System checks ``supahybrid.E030`` and ``supahybrid.E031`` verify both requirements.
     """
@@ -59,12 +59,14 @@ def shard_owner(shard_model: type[models.Model]) -> models.ForeignKey[Any, Any] 
 class ShardedCounter:
     """A counter on ``<owner model>.<field>`` relieved by the slots of ``shard_model``.
 
-    ``shard_model`` subclasses :class:`CounterShardBase`; its single foreign key names the
+    ``shard_model`` subclasses `CounterShardBase`; its single foreign key names the
     owner model, whose integer ``field`` receives the folded slots. ``slots`` bounds how
     many writers can add at once without waiting for each other. Define one instance at
-    module level, next to the models::
+    module level, next to the models:
 
-        votes = ShardedCounter(CampaignVoteShard, "vote_count", slots=16)
+    ```python
+    votes = ShardedCounter(CampaignVoteShard, "vote_count", slots=16)
+    ```
     """
 
     def __init__(self, shard_model: type[CounterShardBase], field: str, *, slots: int = 16):
@@ -133,7 +135,7 @@ class ShardedCounter:
         waiting for it. So adders, each in a transaction that stays open after the add,
         do not queue behind each other while there are more slots than adders, and a
         transaction that adds twice reuses its own slot. The main row is not touched (nor
-        locked). The new total is not returned; read :meth:`total`.
+        locked). The new total is not returned; read `total`.
         """
         if not isinstance(by, int) or isinstance(by, bool):
             raise TypeError(f"`by` must be an int, got {by!r}.")
@@ -191,8 +193,8 @@ class ShardedCounter:
         """Move ``owner``'s slots into its main field, atomically; return the new main value.
 
         One statement deletes the slots and adds their sum to the main row, so a
-        concurrent :meth:`total` sees the count either before or after, never twice or
-        not at all, and concurrent :meth:`add` calls are kept. An ``owner`` instance gets
+        concurrent `total` sees the count either before or after, never twice or
+        not at all, and concurrent `add` calls are kept. An ``owner`` instance gets
         the new value set on it.
         """
         alias, t = self._names(using)

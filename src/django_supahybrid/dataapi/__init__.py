@@ -3,9 +3,9 @@
 On Supabase the database Django migrates is also served by PostgREST to anyone holding
 the project's public anon key. The pieces that keep Django's tables closed there:
 
-- :class:`LockDownModel` and :class:`LockDownTables` (``operations``): migration
+- `LockDownModel` and `LockDownTables` (``operations``): migration
   operations that enable row level security and revoke the API roles' privileges;
-- :func:`open_tables` and :func:`exposed_tables` (``exposure``): which tables an API role
+- `open_tables` and `exposed_tables` (``exposure``): which tables an API role
   can reach, as the ``supahybrid.E060`` system check reports them;
 - ``manage.py supahybrid_lockdown``: writes a migration that locks down every table.
 """

@@ -108,7 +108,7 @@ def exposed_tables(
     tables: Iterable[str] | None = None,
     schemas: Sequence[str] | None = None,
 ) -> list[ExposedTable]:
-    """The relations named ``tables`` (default: :func:`project_tables`) in ``schemas``.
+    """The relations named ``tables`` (default: `project_tables`) in ``schemas``.
 
     ``schemas`` defaults to ``SUPAHYBRID["DATA_API_SCHEMAS"]``. Empty on a database
     other than PostgreSQL.
@@ -129,7 +129,7 @@ def exposed_tables(
 def open_tables(
     using: str = DEFAULT_DB_ALIAS, tables: Iterable[str] | None = None
 ) -> list[ExposedTable]:
-    """The relations of :func:`exposed_tables` that an API role can reach."""
+    """The relations of `exposed_tables` that an API role can reach."""
     return [table for table in exposed_tables(using, tables) if table.is_open]
 
 

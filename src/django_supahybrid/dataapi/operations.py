@@ -4,17 +4,19 @@ On Supabase, every table that ``migrate`` creates in ``public`` is granted to th
 ``anon`` and ``authenticated`` by the schema's default privileges, and PostgREST serves it
 at ``/rest/v1/<table>`` to anyone holding the project's public anon key. Locking a table
 down enables row level security on it and revokes every privilege of those roles on it
-(and on the sequences its columns own)::
+(and on the sequences its columns own):
 
-    from django_supahybrid.dataapi import LockDownModel, LockDownTables
+```python
+from django_supahybrid.dataapi import LockDownModel, LockDownTables
 
-    class Migration(migrations.Migration):
-        dependencies = [("notes", "0001_initial"), ("auth", "0012_alter_user_first_name...")]
-        operations = [
-            LockDownModel("note"),          # this app's model, with its many-to-many tables
-            LockDownModel("auth.User"),     # another app's, as "app_label.ModelName"
-            LockDownTables(["legacy_report"]),  # tables no migrated model describes
-        ]
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0001_initial"), ("auth", "0012_alter_user_first_name...")]
+    operations = [
+        LockDownModel("note"),          # this app's model, with its many-to-many tables
+        LockDownModel("auth.User"),     # another app's, as "app_label.ModelName"
+        LockDownTables(["legacy_report"]),  # tables no migrated model describes
+    ]
+```
 
 Where neither API role exists (a plain PostgreSQL) the statements do nothing. The
 connection's role keeps its access: Django connects as the tables' owner (or, on
@@ -136,7 +138,7 @@ def lock_down_sql(tables: Sequence[str], roles: Sequence[str] = API_ROLES) -> st
 
 
 def restore_sql(tables: Sequence[str], roles: Sequence[str] = API_ROLES) -> str:
-    """The reverse of :func:`lock_down_sql`.
+    """The reverse of `lock_down_sql`.
 
     Grants ``roles`` what the schema's default privileges would give the relation and its
     sequences if they were created now (all privileges on Supabase), and disables row
@@ -210,7 +212,7 @@ class LockDownModel(_LockDown):
     ``"app_label.ModelName"``; depend on the migration that creates it. Like Django's own
     operations it asks the database routers (``allow_migrate``) and skips unmanaged,
     proxy and swapped models; lock an unmanaged model's table with
-    :class:`LockDownTables`.
+    `LockDownTables`.
 
     Reversed, the API roles get back what the schema's default privileges give a new
     table (all privileges on Supabase) and row level security is disabled again unless

@@ -46,8 +46,8 @@ def lock_down_migration(
 
     Covers the managed models of ``app_labels`` (default: every installed app, with
     Django's ``django_migrations`` table); ``None`` when there is nothing left to lock.
-    Models of apps with migrations get :class:`LockDownModel` and a dependency on their
-    app's latest migration; apps without migrations get :class:`LockDownTables`.
+    Models of apps with migrations get `LockDownModel` and a dependency on their
+    app's latest migration; apps without migrations get `LockDownTables`.
     """
     loader = MigrationLoader(None, ignore_no_migrations=True)
     try:

@@ -1,10 +1,10 @@
 """The library's own counters: a tiny, thread-safe registry, one per process.
 
 The library counts what it does where it does it (``incr("auth.cache.miss")``), and you
-read the totals with :func:`snapshot`, from a metrics endpoint, a log line or Prometheus
-(``django_supahybrid.monitoring.prometheus``). Counters only grow until :func:`reset`; each
+read the totals with `snapshot`, from a metrics endpoint, a log line or Prometheus
+(``django_supahybrid.monitoring.prometheus``). Counters only grow until `reset`; each
 process (each gunicorn worker) has its own, so add them up across processes. Gauges, such
-as the pooled connections in use, are read when asked, by :func:`gauges`.
+as the pooled connections in use, are read when asked, by `gauges`.
 
 Names (see the monitoring guide for how to read them):
 

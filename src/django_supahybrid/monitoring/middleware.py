@@ -1,16 +1,20 @@
 """Per-request monitoring: one structured log line with the time and the SQL queries.
 
-Add it near the top of ``MIDDLEWARE`` so it measures the rest::
+Add it near the top of ``MIDDLEWARE`` so it measures the rest:
 
-    MIDDLEWARE = [
-        "django.middleware.security.SecurityMiddleware",
-        "django_supahybrid.monitoring.middleware.RequestMetricsMiddleware",
-        ...
-    ]
+```python
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django_supahybrid.monitoring.middleware.RequestMetricsMiddleware",
+    ...
+]
+```
 
-Each request logs, on the ``django_supahybrid.requests`` logger at ``INFO``::
+Each request logs, on the ``django_supahybrid.requests`` logger at ``INFO``:
 
-    method=GET path=/api/campaigns/ status=200 duration_ms=12.4 queries=3 sql_ms=2.1
+```python
+method=GET path=/api/campaigns/ status=200 duration_ms=12.4 queries=3 sql_ms=2.1
+```
 
 and passes the same values as ``extra`` fields (``http_method``, ``path``, ``status``,
 ``duration_ms``, ``queries``, ``sql_ms``) for a JSON log formatter. Queries are counted
@@ -18,7 +22,7 @@ with ``connection.execute_wrapper()`` on every database alias, so ``DEBUG`` may 
 With ``SUPAHYBRID["REQUEST_METRICS_SERVER_TIMING"]`` the response also carries a
 ``Server-Timing`` header that browsers' developer tools display. The counters
 ``http.responses.<class>`` (``2xx`` ... ``5xx``) of
-:mod:`django_supahybrid.monitoring.metrics` count the responses.
+`django_supahybrid.monitoring.metrics` count the responses.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
-"""Export :mod:`django_supahybrid.monitoring.metrics` to Prometheus (the ``metrics`` extra).
+"""Export `django_supahybrid.monitoring.metrics` to Prometheus (the ``metrics`` extra).
 
 ``pip install django-supahybrid[metrics]`` installs ``prometheus_client``. Then either
 register the collector in the default registry, which django-prometheus' ``/metrics``
-view (or ``prometheus_client.start_http_server``) serves::
+view (or ``prometheus_client.start_http_server``) serves:
 
-    from django_supahybrid.monitoring.prometheus import register
+```python
+from django_supahybrid.monitoring.prometheus import register
 
-    register()  # once, e.g. in an AppConfig.ready()
+register()  # once, e.g. in an AppConfig.ready()
+```
 
-or let :class:`~django_supahybrid.monitoring.views.MetricsView` answer ``?format=prometheus``.
+or let `MetricsView` answer ``?format=prometheus``.
 Counters become ``supahybrid_<name>_total`` (dots become underscores); the transport of
 ``realtime.*`` counters, the class of ``http.responses.*`` and the alias of the pool gauge
 become labels.

@@ -1,11 +1,11 @@
 """A read-only endpoint serving the library's metrics as JSON or Prometheus text.
 
-::
+```python
+# urls.py
+from django_supahybrid.monitoring.views import MetricsView
 
-    # urls.py
-    from django_supahybrid.monitoring.views import MetricsView
-
-    urlpatterns = [path("api/metrics/", MetricsView.as_view())]
+urlpatterns = [path("api/metrics/", MetricsView.as_view())]
+```
 
 Staff users may read it; so may a client sending ``X-Metrics-Token: <token>`` when
 ``SUPAHYBRID["METRICS_TOKEN"]`` is set (for a scraper without a user account). Anyone

@@ -2,9 +2,9 @@
 
 Import after Django is set up (it defines an abstract model). The pieces:
 
-- :class:`RealtimeModel` and :func:`publish` (``models``): events after commit;
-- :func:`listen` (``listen``): a generator of notifications from ``LISTEN``;
-- :func:`channel_name` / :func:`topic_name` (``events``): where a stream is published;
+- `RealtimeModel` and `publish` (``models``): events after commit;
+- `listen` (``listen``): a generator of notifications from ``LISTEN``;
+- `channel_name` / `topic_name` (``events``): where a stream is published;
 - migration operations (``operations``) and test helpers (``testing``).
 """
 

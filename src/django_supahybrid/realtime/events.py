@@ -1,10 +1,12 @@
 """Realtime events: channel names, payloads and the size guard.
 
 An event is built when a row is saved or deleted and published after the transaction
-commits. Its payload is a small JSON object::
+commits. Its payload is a small JSON object:
 
-    {"op": "INSERT", "model": "notes.note", "table": "notes_note", "pk": 7,
-     "user": 12, "organization": 3, "fields": {"title": "Hello"}}
+```python
+{"op": "INSERT", "model": "notes.note", "table": "notes_note", "pk": 7,
+ "user": 12, "organization": 3, "fields": {"title": "Hello"}}
+```
 
 A transport encodes it for its own size limit; past the limit the declared ``fields``
 are dropped and ``"truncated": true`` is added, so a consumer knows to fetch the row.
@@ -60,7 +62,7 @@ def topic_name(model: type[Model] | str, kind: TargetKind | None = None, target:
 def channel_name(
     model: type[Model] | str, kind: TargetKind | None = None, target: Any = None
 ) -> str:
-    """The PostgreSQL ``NOTIFY`` channel for :func:`topic_name`'s stream.
+    """The PostgreSQL ``NOTIFY`` channel for `topic_name`'s stream.
 
     A channel is an identifier, at most 63 bytes; a longer topic is replaced by
     ``supahybrid:`` and a SHA-256 prefix of it, so publisher and listener still agree.

@@ -2,7 +2,7 @@
 
 ``LISTEN`` is session state: it needs a direct connection or Supavisor's session mode,
 never the transaction-mode pooler (port 6543), where the session that listened is not
-the one that would receive. :func:`listen` refuses such an alias with a clear error.
+the one that would receive. `listen` refuses such an alias with a clear error.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class TransactionPoolerError(ImproperlyConfigured):
 class Notification:
     """One notification received: its channel, raw payload and the sender's backend pid.
 
-    :attr:`data` is the payload decoded from JSON (a dict for the library's events), or
+    `data` is the payload decoded from JSON (a dict for the library's events), or
     ``None`` when the payload is not JSON.
     """
 
@@ -59,7 +59,7 @@ def is_transaction_pooler(settings_dict: dict[str, Any]) -> bool:
     """Whether a ``DATABASES`` entry points at a transaction-mode pooler.
 
     True for port 6543 (Supavisor's and Supabase's PgBouncer transaction mode) or an
-    entry whose mode, as :func:`~django_supahybrid.db.database_config` recorded it (for
+    entry whose mode, as `database_config` recorded it (for
     example with ``mode="transaction"`` for a self-hosted PgBouncer), is ``"transaction"``.
     """
     if database_mode(settings_dict) == "transaction":
@@ -107,12 +107,12 @@ def listen(
     max_reconnect_attempts: int | None = None,
     application_name: str = "supahybrid-listen",
 ) -> Listener:
-    """Open a connection of its own, ``LISTEN`` on ``channels`` and return a :class:`Listener`.
+    """Open a connection of its own, ``LISTEN`` on ``channels`` and return a `Listener`.
 
     ``using`` is a ``DATABASES`` alias (default ``SUPAHYBRID["REALTIME_LISTEN_DATABASE"]``),
     opened with its settings in autocommit mode. The channels are listened to before this
     returns, so whatever commits afterwards is received. Iterating the listener yields
-    :class:`Notification` objects as they arrive; with ``timeout`` (seconds) it also
+    `Notification` objects as they arrive; with ``timeout`` (seconds) it also
     yields ``None`` whenever that long passes without one, so a streaming view can send a
     keep-alive and notice a client that went away (each idle round also checks that the
     connection is alive). Without ``timeout`` it blocks until the next notification.
@@ -125,8 +125,8 @@ def listen(
 
     Each listener owns its connection, so listeners in several threads are independent.
     Close it (``close()``, or use it as a context manager) to close the connection.
-    Raises :class:`TransactionPoolerError` for an alias behind a transaction-mode pooler,
-    and :class:`ValueError` for a channel name above 63 bytes.
+    Raises `TransactionPoolerError` for an alias behind a transaction-mode pooler,
+    and `ValueError` for a channel name above 63 bytes.
     """
     names = [channels] if isinstance(channels, str) else list(channels)
     for name in names:
@@ -148,7 +148,7 @@ def listen(
 
 
 class Listener(Iterator["Notification | None"]):
-    """An open ``LISTEN`` session: iterate it for notifications; see :func:`listen`."""
+    """An open ``LISTEN`` session: iterate it for notifications; see `listen`."""
 
     def __init__(
         self,

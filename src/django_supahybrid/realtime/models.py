@@ -1,16 +1,18 @@
 """``RealtimeModel``: an abstract model whose saves and deletes are published after commit.
 
-A model declares what its events carry in an inner ``Realtime`` class::
+A model declares what its events carry in an inner ``Realtime`` class:
 
-    class Notification(RealtimeModel):
-        recipient = models.ForeignKey(User, on_delete=models.CASCADE)
-        organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
-        title = models.CharField(max_length=200)
+```python
+class Notification(RealtimeModel):
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    title = models.CharField(max_length=200)
 
-        class Realtime:
-            user = "recipient"             # the event goes to this user's channel
-            organization = "organization"  # ... or, when the user is empty, the organization's
-            fields = ("title",)            # copied into the payload
+    class Realtime:
+        user = "recipient"             # the event goes to this user's channel
+        organization = "organization"  # ... or, when the user is empty, the organization's
+        fields = ("title",)            # copied into the payload
+```
 
 ``user`` and ``organization`` default to the same names in the model's ``Scoping`` class
 (the organization-scoped querysets' declaration), so a model declares its tenant once.
@@ -18,7 +20,7 @@ They must name fields of the model itself (a foreign key or a column holding the
 
 ``save()``, ``delete()``, ``QuerySet.delete()`` and cascades publish (they send
 ``post_save`` / ``post_delete``); ``bulk_create()``, ``QuerySet.update()`` and raw saves
-(fixtures) do not: publish those with :func:`publish` after the bulk call.
+(fixtures) do not: publish those with `publish` after the bulk call.
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ UTC day on ``inserted_at`` and fills with partitions ahead of time (yesterday to
 It turns any error, such as a missing partition, into a ``WARNING``: the transaction
 commits and the message is gone. Two guards:
 
-- :func:`server_warnings` collects the warnings the server sends during a statement, so
-  :class:`~django_supahybrid.realtime.transports.BroadcastTransport` counts each lost
+- `server_warnings` collects the warnings the server sends during a statement, so
+  `BroadcastTransport` counts each lost
   message (metric ``realtime.broadcast.lost``) and logs it, at most once a minute;
-- :func:`missing_partitions` lists the days (today, tomorrow) without a partition; the
-  ``supahybrid.W062`` system check and :func:`watch_partitions` (at most once per
+- `missing_partitions` lists the days (today, tomorrow) without a partition; the
+  ``supahybrid.W062`` system check and `watch_partitions` (at most once per
   ``REALTIME_PARTITION_CHECK_INTERVAL`` seconds from the transport) report them.
 
 Recent Realtime versions also create a ``DEFAULT`` partition, which catches every row.
@@ -98,7 +98,7 @@ _last_watch: dict[str, float] = {}
 
 
 def watch_partitions(connection: BaseDatabaseWrapper) -> list[datetime.date]:
-    """:func:`missing_partitions`, at most once per ``REALTIME_PARTITION_CHECK_INTERVAL``.
+    """`missing_partitions`, at most once per ``REALTIME_PARTITION_CHECK_INTERVAL``.
 
     Called by the Broadcast transport after it sends. A missing partition counts
     ``realtime.partitions.missing`` and logs a warning (rate-limited); returns the days

@@ -82,14 +82,14 @@ class BroadcastTransport(Transport):
 
     Detected once per database alias with ``to_regprocedure``; absent on a plain
     PostgreSQL. The event name is the operation (``INSERT``, ``UPDATE``, ``DELETE``), the
-    topic :attr:`RealtimeEvent.topic`, private unless
+    topic `RealtimeEvent.topic`, private unless
     ``SUPAHYBRID["REALTIME_BROADCAST_PRIVATE"]`` is ``False``. Supabase's free plan caps
     a Broadcast payload at 256 KB.
 
     ``realtime.send()`` only warns when it cannot store a message (no partition of
     ``realtime.messages`` for the day): each such warning counts as
     ``realtime.broadcast.lost`` and is logged, and the partitions are looked at every
-    ``REALTIME_PARTITION_CHECK_INTERVAL`` seconds (see :mod:`~.storage`).
+    ``REALTIME_PARTITION_CHECK_INTERVAL`` seconds (see `storage`).
     """
 
     max_payload_bytes = 250_000

@@ -2,13 +2,13 @@
 
 The pieces:
 
-- ``scoping``: the declaration (:class:`ScopingDeclaration`, :func:`declaration_of`);
+- ``scoping``: the declaration (`ScopingDeclaration`, `declaration_of`);
 - ``membership``: which organizations a user belongs to;
-- :class:`OrganizationQuerySet` (``querysets``): ``for_user()`` and ``with_relations()``;
-- :class:`OrganizationScopedMixin` (``mixins``): the DRF view mixin for scoped writes;
-- :class:`ScopedPrimaryKeyRelatedField` and :class:`UserOrganizationField` (``relations``):
-  serializer relations limited to the caller's organizations; :func:`scope_related_fields`
-  and :func:`check_related_rows` keep any serializer's relations inside them.
+- `OrganizationQuerySet` (``querysets``): ``for_user()`` and ``with_relations()``;
+- `OrganizationScopedMixin` (``mixins``): the DRF view mixin for scoped writes;
+- `ScopedPrimaryKeyRelatedField` and `UserOrganizationField` (``relations``):
+  serializer relations limited to the caller's organizations; `scope_related_fields`
+  and `check_related_rows` keep any serializer's relations inside them.
 - ``policies`` and ``operations``: the row level security generated from a declaration;
 - ``wall``: ``tenant_wall``, ``TenantWallMixin`` and ``TenantWallMiddleware``, Django's
   requests under those policies (imported from their module: they need DRF and the

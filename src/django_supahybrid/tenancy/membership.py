@@ -28,7 +28,7 @@ def user_organizations(user: Any) -> Iterable[Any] | RawSQL:
     tenant wall, for the wall's own user, it is the database's answer to the same question
     (``supahybrid.organization_ids()``, what the policies use). With
     ``ORGANIZATION_RESOLVER`` it is whatever the callable returns (ids or a queryset).
-    Raises :class:`~django.core.exceptions.ImproperlyConfigured` when neither is set.
+    Raises `ImproperlyConfigured` when neither is set.
     """
     conf = app_settings()
     if conf.ORGANIZATION_RESOLVER is not None:

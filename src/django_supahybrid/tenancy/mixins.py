@@ -40,11 +40,11 @@ class OrganizationScopedMixin:
     model's ``Scoping.organization`` when that is a direct field (``"organization"``).
     Models reached through a path (``"campaign__organization"``) get their tenant from
     the related row, which a
-    :class:`~django_supahybrid.tenancy.relations.ScopedPrimaryKeyRelatedField` keeps
+    `ScopedPrimaryKeyRelatedField` keeps
     inside the user's organizations.
 
     Every related field of the view's serializer looks its ids up in the user's rows
-    (:func:`~django_supahybrid.tenancy.relations.scope_related_fields`), and before a
+    (`scope_related_fields`), and before a
     write every other value in ``validated_data`` that points at a row of a scoped model
     is checked to be visible to the user, with one query per related model.
     """

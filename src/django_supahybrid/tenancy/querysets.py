@@ -42,7 +42,7 @@ class OrganizationQuerySet(models.QuerySet[_M]):
     The model declares it in an inner ``Scoping`` class: ``organization`` (a lookup path
     to the organization, such as ``"organization"`` or ``"campaign__organization"``),
     and/or ``user`` (a path to the owning user, such as ``"recipient"``), plus the
-    ``select_related`` and ``prefetch_related`` that :meth:`with_relations` applies.
+    ``select_related`` and ``prefetch_related`` that `with_relations` applies.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -61,7 +61,7 @@ class OrganizationQuerySet(models.QuerySet[_M]):
 
         An anonymous, inactive or missing user, or a user in no organization, gets no
         rows. A model without a ``Scoping`` declaration raises
-        :class:`~django.core.exceptions.ImproperlyConfigured`, as does a project that
+        `ImproperlyConfigured`, as does a project that
         configured neither ``ORGANIZATION_LOOKUP`` nor ``ORGANIZATION_RESOLVER``. A
         superuser sees every organization's rows only when
         ``SUPAHYBRID["ORGANIZATION_SUPERUSER_SEES_ALL"]`` is true.
@@ -87,8 +87,8 @@ class OrganizationQuerySet(models.QuerySet[_M]):
         """Apply the model's declared ``select_related`` and ``prefetch_related``.
 
         Prefetches of models that are themselves scoped are narrowed to the user given to
-        :meth:`for_user` (before or after this call), so a prefetch never brings another
-        tenant's rows. Until :meth:`for_user` is called they are held back, never run
+        `for_user` (before or after this call), so a prefetch never brings another
+        tenant's rows. Until `for_user` is called they are held back, never run
         unscoped.
         """
         decl = declaration_of(self.model)
@@ -136,8 +136,8 @@ def scoped_prefetches(
     neither the intermediate nor the final rows can come from another tenant. A
     ``Prefetch`` of a scoped model whose queryset is a plain ``QuerySet`` (which
     ``for_user()`` cannot narrow) raises
-    :class:`~django.core.exceptions.ImproperlyConfigured`; see
-    :func:`plain_prefetch_problem`.
+    `ImproperlyConfigured`; see
+    `plain_prefetch_problem`.
     """
     result: list[PrefetchEntry] = []
     seen: set[str] = set()
@@ -186,7 +186,7 @@ def plain_prefetch_problem(
 
     ``entry`` is a ``Prefetch`` of ``model``'s ``Scoping`` declaration ending at
     ``target``. When ``target`` is scoped its queryset must be ``None`` or an
-    :class:`OrganizationQuerySet`: a plain ``QuerySet`` (from ``models.QuerySet(Tag)``
+    `OrganizationQuerySet`: a plain ``QuerySet`` (from ``models.QuerySet(Tag)``
     or a second, unscoped manager) has no ``for_user()`` and is refused rather than
     rebuilt, so that the declaration says what runs. ``None`` when nothing is wrong.
     """

@@ -3,8 +3,8 @@
 A plain ``PrimaryKeyRelatedField`` accepts the id of any row, so a client could attach
 another tenant's campaign to its own interaction. These fields look the id up in the
 user's rows only; another tenant's id gets the same 400 as an id that does not exist.
-:func:`scope_related_fields` does the same to the fields DRF generates, and
-:func:`check_related_rows` checks what a serializer validated, however it got there.
+`scope_related_fields` does the same to the fields DRF generates, and
+`check_related_rows` checks what a serializer validated, however it got there.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _request_user(field: serializers.RelatedField[Any, Any, Any]) -> Any:
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField[Any]):
     """A primary-key field limited to ``queryset.for_user(request.user)``.
 
-    ``queryset`` must be an :class:`~django_supahybrid.tenancy.querysets.OrganizationQuerySet`.
+    ``queryset`` must be an `OrganizationQuerySet`.
     """
 
     def get_queryset(self) -> models.QuerySet[Any]:

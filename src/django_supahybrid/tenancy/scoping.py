@@ -1,18 +1,20 @@
 """Where a model's tenant is: the ``Scoping`` declaration.
 
-A model declares its scoping in an inner ``Scoping`` class::
+A model declares its scoping in an inner ``Scoping`` class:
 
-    class VoterInteraction(models.Model):
-        campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
+```python
+class VoterInteraction(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
 
-        objects = OrganizationQuerySet.as_manager()
+    objects = OrganizationQuerySet.as_manager()
 
-        class Scoping:
-            organization = "campaign__organization"
-            select_related = ("campaign",)
+    class Scoping:
+        organization = "campaign__organization"
+        select_related = ("campaign",)
+```
 
-This module only reads declarations; :mod:`django_supahybrid.tenancy.querysets` applies
-them and :mod:`django_supahybrid.tenancy.membership` says which organizations a user has.
+This module only reads declarations; `django_supahybrid.tenancy.querysets` applies
+them and `django_supahybrid.tenancy.membership` says which organizations a user has.
 """
 
 from __future__ import annotations
@@ -79,8 +81,8 @@ def relation_path(
 
     ``path`` is a filter lookup, whose reverse hops use query names (``campaign``), or
     with ``accessors`` a ``prefetch_related`` lookup, whose reverse hops use accessor
-    names (``campaign_set``). Raises :class:`~django.core.exceptions.FieldDoesNotExist`
-    for a name that is not a field, and :class:`ValueError` for a hop that is not a
+    names (``campaign_set``). Raises `FieldDoesNotExist`
+    for a name that is not a field, and `ValueError` for a hop that is not a
     relation, or (with ``single_valued``) a hop that can reach several rows.
     """
     models_on_path: list[type[models.Model]] = []
@@ -114,7 +116,7 @@ def _field(model: type[models.Model], accessor: str) -> Any:
 
 
 def require_declaration(model: type[models.Model]) -> ScopingDeclaration:
-    """The model's declaration, or :class:`ImproperlyConfigured` when it has none."""
+    """The model's declaration, or `ImproperlyConfigured` when it has none."""
     decl = declaration_of(model)
     if not decl.declared:
         raise ImproperlyConfigured(

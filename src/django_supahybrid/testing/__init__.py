@@ -1,11 +1,11 @@
 """Test helpers for projects that use the library (and for its own tests).
 
-- ``tokens``: :func:`make_claims`, :func:`mint_token`, :class:`SigningKey` and
-  :class:`JWKSServer`: Supabase-shaped tokens and a JWKS on loopback;
-- ``queries``: :func:`assert_queries_do_not_grow`, the N+1 guard;
+- ``tokens``: `make_claims`, `mint_token`, `SigningKey` and
+  `JWKSServer`: Supabase-shaped tokens and a JWKS on loopback;
+- ``queries``: `assert_queries_do_not_grow`, the N+1 guard;
 - ``supabase``: the Supabase test schema (roles, ``auth`` helpers, ``realtime``) and
-  :func:`supabase_test_database`, a throwaway database shaped like a Supabase project;
-- ``dataapi``: :func:`assert_data_api_closed`, proof that the Data API reaches no row;
+  `supabase_test_database`, a throwaway database shaped like a Supabase project;
+- ``dataapi``: `assert_data_api_closed`, proof that the Data API reaches no row;
 - ``pytest_plugin``: fixtures; enable with
   ``pytest_plugins = ["django_supahybrid.testing.pytest_plugin"]``.
 """

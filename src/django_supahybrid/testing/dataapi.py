@@ -1,11 +1,11 @@
 """Prove from a test that Supabase's Data API reaches none of the project's rows.
 
 PostgREST runs each request in a transaction as the API role of the caller's key or
-token, with the token's claims in ``request.jwt.claims``. :func:`assert_data_api_closed`
+token, with the token's claims in ``request.jwt.claims``. `assert_data_api_closed`
 does the same for ``anon`` and for ``authenticated``, and tries what a browser could ask
 for through ``/rest/v1/<table>``: read rows, insert one, update and delete every row. Run
-it on a database shaped like Supabase's (:func:`~.supabase.supabase_test_database`, or
-:func:`~.supabase.install_supabase_test_schema` before ``migrate``), with some rows in the
+it on a database shaped like Supabase's (`supabase_test_database`, or
+`install_supabase_test_schema` before ``migrate``), with some rows in the
 tables, so that a refused read means something.
 """
 

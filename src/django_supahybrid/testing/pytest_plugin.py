@@ -1,8 +1,10 @@
 """pytest fixtures for your own tests.
 
-Enable them in a ``conftest.py``::
+Enable them in a ``conftest.py``:
 
-    pytest_plugins = ["django_supahybrid.testing.pytest_plugin"]
+```python
+pytest_plugins = ["django_supahybrid.testing.pytest_plugin"]
+```
 
 Every test then starts and ends with empty process-local authentication caches (tokens,
 signing keys), so a token cached by one test never authenticates in the next. The
@@ -43,7 +45,7 @@ def _supahybrid_process_state() -> Iterator[None]:
 
 @pytest.fixture
 def assert_queries_do_not_grow() -> Callable[..., int]:
-    """:func:`django_supahybrid.testing.assert_queries_do_not_grow`, as a fixture."""
+    """`django_supahybrid.testing.assert_queries_do_not_grow`, as a fixture."""
     return queries.assert_queries_do_not_grow
 
 
@@ -52,7 +54,7 @@ def supahybrid_configure(settings: Any) -> Callable[..., dict[str, Any]]:
     """Set ``SUPAHYBRID`` for HS256 test tokens; call it again with keys to override.
 
     The defaults are ``SUPABASE_URL=TEST_SUPABASE_URL``, ``JWT_SECRET=TEST_JWT_SECRET``
-    and ``JWKS_URL=False``, so :func:`~django_supahybrid.testing.mint_token` with
+    and ``JWKS_URL=False``, so `mint_token` with
     ``TEST_JWT_SECRET`` makes tokens the project accepts. Uses pytest-django's
     ``settings`` fixture, so everything is restored after the test.
     """

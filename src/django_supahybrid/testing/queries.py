@@ -48,7 +48,7 @@ def assert_queries_do_not_grow(
 
     For each size, in order, ``setup(size)`` prepares the data (its queries are not
     counted) and then ``call()`` is run and its queries counted. Raises
-    :class:`QueryCountGrew` listing the counts and the statements that repeat, which is
+    `QueryCountGrew` listing the counts and the statements that repeat, which is
     where a missing ``select_related`` or ``prefetch_related`` shows.
     """
     if len(sizes) < 2:

@@ -1,10 +1,12 @@
 """Reproduce, on any PostgreSQL, the parts of Supabase that RLS and Realtime rely on.
 
-For a project's own tests of its row level security policies::
+For a project's own tests of its row level security policies:
 
-    install_supabase_test_schema()            # roles, auth.uid(), auth.jwt(), grants
-    with as_supabase_user({"sub": str(uid), "role": "authenticated"}):
-        rows = list(Note.objects.all())        # only what the policies let this user see
+```python
+install_supabase_test_schema()            # roles, auth.uid(), auth.jwt(), grants
+with as_supabase_user({"sub": str(uid), "role": "authenticated"}):
+    rows = list(Note.objects.all())        # only what the policies let this user see
+```
 
 What it builds follows Supabase's own schema (supabase/postgres init scripts, supabase/auth
 and supabase/realtime migrations):
@@ -23,7 +25,7 @@ and supabase/realtime migrations):
 ``install_realtime_test_schema()`` adds ``realtime.messages``, partitioned by UTC day on
 ``inserted_at`` with partitions from yesterday to today + 3, and ``realtime.send()``, which
 adds an ``id`` to the payload and turns any error into a ``WARNING`` as Supabase's does;
-remove it with ``uninstall_realtime_test_schema()``. :func:`supabase_test_database` makes a
+remove it with ``uninstall_realtime_test_schema()``. `supabase_test_database` makes a
 throwaway database shaped like a new Supabase project and runs ``migrate`` into it.
 
 Everything here is idempotent and safe to run from several test processes at once (roles
@@ -261,7 +263,7 @@ def install_realtime_test_schema(using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def uninstall_realtime_test_schema(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Drop what :func:`install_realtime_test_schema` created."""
+    """Drop what `install_realtime_test_schema` created."""
     _execute("DROP SCHEMA IF EXISTS realtime CASCADE", using)
     reset_detection()
 
@@ -290,7 +292,7 @@ def as_supabase_user(
 def supabase_test_database(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     """A throwaway database shaped like a new Supabase project, migrated; yields its alias.
 
-    Created on the server of ``using``, with :func:`install_supabase_test_schema` run
+    Created on the server of ``using``, with `install_supabase_test_schema` run
     *before* ``migrate``, so that every table gets the privileges Supabase would give it
     and the project's migrations (lock-downs included) run as they would on Supabase.
     Dropped afterwards. The alias exists in the calling thread only; pass it as ``using``

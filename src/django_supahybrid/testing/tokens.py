@@ -1,12 +1,12 @@
 """Helpers for tests: Supabase-shaped access tokens and a JWKS served on loopback.
 
-::
+```python
+from django_supahybrid.testing import JWKSServer, SigningKey, make_claims, mint_token
 
-    from django_supahybrid.testing import JWKSServer, SigningKey, make_claims, mint_token
-
-    key = SigningKey.generate("ES256")
-    with JWKSServer([key]) as server:  # SUPAHYBRID["JWKS_URL"] = server.url
-        token = mint_token(make_claims(issuer=...), key=key)
+key = SigningKey.generate("ES256")
+with JWKSServer([key]) as server:  # SUPAHYBRID["JWKS_URL"] = server.url
+    token = mint_token(make_claims(issuer=...), key=key)
+```
 """
 
 from __future__ import annotations
