@@ -41,10 +41,10 @@ from django.db.models import Model
 from django.db.models.constants import LOOKUP_SEP
 
 from django_supahybrid.tenancy.policies import (
-    HELPER_SCHEMA,
     ORGANIZATION_IDS,
     REQUEST_ROLE,
     SUPABASE_SHAPED_SQL,
+    drop_unused_helpers_sql,
     helper_function_sql,
     organization_ids_query,
     path_predicate,
@@ -78,17 +78,6 @@ _INSERT = "tenant_request_insert"
 _SHARED = "shared_request"
 _API = {"SELECT": "tenant_select", "INSERT": "tenant_insert", "UPDATE": "tenant_update",
         "DELETE": "tenant_delete"}  # fmt: skip
-
-
-def _drop_if_unused(kind: str, name: str) -> str:
-    """Drop a helper that other tables' policies may still use (then it stays)."""
-    return (
-        "DO $supahybrid$ BEGIN\n"
-        f"  DROP {kind} IF EXISTS {name};\n"
-        "EXCEPTION WHEN dependent_objects_still_exist THEN\n"
-        "  NULL;\n"
-        "END $supahybrid$"
-    )
 
 
 def _refuse_if_policy(table: str, policy: str, message: str) -> str:
@@ -368,12 +357,7 @@ class EnableTenantRLS(_WallOperation):
             for t in _tables(model)
         ]
         statements.append(f"REVOKE {', '.join(self._api_commands())} ON {table} FROM authenticated")
-        statements += [
-            _drop_if_unused("FUNCTION", f"{HELPER_SCHEMA}.{function}()")
-            for function in ("organization_ids", "user_ids")
-        ]
-        statements.append(_drop_if_unused("SCHEMA", HELPER_SCHEMA))
-        return statements
+        return statements + drop_unused_helpers_sql()
 
 
 class GrantRequestRole(_WallOperation):

@@ -41,6 +41,7 @@ __all__ = [
     "SUPABASE_SHAPED",
     "SUPABASE_SHAPED_SQL",
     "USER_IDS",
+    "drop_unused_helpers_sql",
     "helper_function_sql",
     "organization_ids_query",
     "path_predicate",
@@ -262,3 +263,27 @@ def helper_function_sql(name: str, body: str, returns: str) -> list[str]:
         "  END IF;\n"
         "END $supahybrid$",
     ]
+
+
+def _drop_if_unused(kind: str, name: str) -> str:
+    """Drop a helper that other tables' policies may still use (then it stays)."""
+    return (
+        "DO $supahybrid$ BEGIN\n"
+        f"  DROP {kind} IF EXISTS {name};\n"
+        "EXCEPTION WHEN dependent_objects_still_exist THEN\n"
+        "  NULL;\n"
+        "END $supahybrid$"
+    )
+
+
+def drop_unused_helpers_sql() -> list[str]:
+    """Drop the helper functions, and their schema, unless a policy still uses them.
+
+    A policy depends on the functions it calls, so PostgreSQL refuses to drop one in use;
+    that refusal means "keep it". Run after dropping an operation's own policies.
+    """
+    return [
+        *(_drop_if_unused("FUNCTION", f"{HELPER_SCHEMA}.{name}()")
+          for name in ("organization_ids", "user_ids")),
+        _drop_if_unused("SCHEMA", HELPER_SCHEMA),
+    ]  # fmt: skip
