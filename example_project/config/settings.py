@@ -85,6 +85,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two doors, one wall: a request with a Supabase access token runs as the request role
+    # with its claims, under the row level security the *_tenant_wall migrations create.
+    # On a plain PostgreSQL (no Supabase roles) it does nothing (docs/example.md).
+    "django_supahybrid.tenancy.wall.TenantWallMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

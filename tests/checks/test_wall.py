@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.checks import run_checks
 from django.db import connection, connections
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.test import override_settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+import django_supahybrid
 from django_supahybrid.checks import wall as wall_checks
 from django_supahybrid.db import database_config
 from django_supahybrid.tenancy.operations import ENSURE_REQUEST_ROLE_SQL
+from django_supahybrid.testing.supabase import AUTH_SCHEMA_SQL, ROLES_SQL
 from tests.support import (
     pgtools,
     wall_views,  # noqa: F401  (views with TenantWallMixin exist)
@@ -27,6 +32,14 @@ MIDDLEWARE = "django_supahybrid.tenancy.wall.TenantWallMiddleware"
 
 def _ids(messages: list[Any]) -> list[str]:
     return [m.id for m in messages]
+
+
+@pytest.fixture(autouse=True)
+def supabase() -> None:
+    """The test database shaped like Supabase's, committed (other connections look too)."""
+    with pgtools.admin() as admin:
+        admin.execute(ROLES_SQL)
+        admin.execute(AUTH_SCHEMA_SQL)
 
 
 @pytest.fixture
@@ -108,3 +121,47 @@ def test_other_vendors_and_unreachable_servers_are_skipped() -> None:
     with pgtools.alias(closed_port) as name:
         pgtools.connection(name)
         assert wall_checks.check_tenant_wall(databases=[name]) == []
+
+
+def test_a_database_not_shaped_like_supabases_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No ``auth.uid()``: the operations create nothing and the wall stays down."""
+    monkeypatch.setattr(wall_checks, "REQUEST_ROLE", "supahybrid_no_such_role")
+    assert _ids(wall_checks.check_tenant_wall(databases=["default"])) == ["supahybrid.E070"]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP SCHEMA auth CASCADE")  # rolled back with the test
+    assert wall_checks.check_tenant_wall(databases=["default"]) == []
+
+
+WALL_MIGRATION = """
+from django.conf import settings
+from django.db import migrations
+
+from django_supahybrid.tenancy.operations import GrantRequestRole
+
+
+class Migration(migrations.Migration):
+    dependencies = [("django_supahybrid", "0002_lock_down_data_api")]
+    operations = [GrantRequestRole(settings.AUTH_USER_MODEL)]
+"""
+
+
+def test_a_missing_role_waits_for_the_migration_that_creates_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``migrate`` runs the checks first: E070 must not stop it creating the role."""
+    monkeypatch.setattr(wall_checks, "REQUEST_ROLE", "supahybrid_no_such_role")
+    package = f"wall_check_migrations_{uuid.uuid4().hex[:8]}"
+    migrations = Path(django_supahybrid.__file__).parent / "migrations"
+    shutil.copytree(migrations, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / package / "0003_wall.py").write_text(WALL_MIGRATION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with override_settings(MIGRATION_MODULES={"django_supahybrid": package}):
+        assert wall_checks.check_tenant_wall(databases=["default"]) == []
+        with connection.cursor() as cursor:  # as if it ran (rolled back with the test)
+            cursor.execute(
+                "INSERT INTO django_migrations (app, name, applied) "
+                "VALUES ('django_supahybrid', '0003_wall', now())"
+            )
+        assert _ids(wall_checks.check_tenant_wall(databases=["default"])) == ["supahybrid.E070"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -20,9 +21,11 @@ from django_supahybrid.dataapi import (
     restore_sql,
 )
 from django_supahybrid.dataapi.operations import model_tables
+from django_supahybrid.tenancy.operations import EnableTenantRLS
 from django_supahybrid.testing import install_supabase_test_schema
 from tests.support import pgtools
 from tests.support.routers import MigrateOnlyOn
+from tests.support.tenancy import MEMBERSHIPS
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -118,6 +121,56 @@ def test_reversing_keeps_row_level_security_of_a_table_with_policies() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"DROP POLICY everyone ON {CAMPAIGN}")
             cursor.execute(f"ALTER TABLE {CAMPAIGN} DISABLE ROW LEVEL SECURITY")
+
+
+def _direct_grants(table: str) -> dict[str, list[str]]:
+    """What each API role was granted on ``table`` itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolname, array_agg(a.privilege_type ORDER BY a.privilege_type) "
+            "FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+            "JOIN pg_roles r ON r.oid = a.grantee "
+            "WHERE c.oid = %s::regclass AND r.rolname IN ('anon', 'authenticated') GROUP BY 1",
+            [table],
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.usefixtures("campaign_open")
+def test_a_lock_down_after_the_tenant_wall_keeps_what_its_policies_need(
+    configure: Callable[..., Any],
+) -> None:
+    """The tenant wall opened SELECT to authenticated on purpose; a later lock-down (a new
+    ``supahybrid_lockdown`` migration, say) leaves it, and closes everything else."""
+    configure(ORGANIZATION_LOOKUP=MEMBERSHIPS)
+    wall = EnableTenantRLS("campaign")
+    _run(wall)
+    try:
+        _run(LockDownModel("campaign"))
+        assert _direct_grants(CAMPAIGN) == {"authenticated": ["SELECT"]}
+        assert _privileges(CAMPAIGN_TAGS) == CLOSED
+        _run(wall, "backwards")
+        _run(LockDownModel("campaign"))  # without the policies, nothing is kept
+        assert _privileges(CAMPAIGN) == CLOSED
+    finally:
+        _run(wall, "backwards")
+
+
+def test_a_policy_of_the_projects_own_keeps_nothing() -> None:
+    """Only the library's own policies say which privileges their role needs."""
+    district = "testapp_district"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE POLICY everyone ON {district} FOR SELECT TO authenticated USING (true)"
+        )
+    try:
+        _run(LockDownModel("district"))
+        assert _privileges(district) == CLOSED
+    finally:
+        _run(LockDownModel("district"), "backwards")
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP POLICY everyone ON {district}")
+            cursor.execute(f"ALTER TABLE {district} DISABLE ROW LEVEL SECURITY")
 
 
 def test_reversing_gives_back_only_what_the_default_privileges_give() -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 from django.db.migrations.state import ProjectState
@@ -14,6 +17,8 @@ from django.db.migrations.writer import OperationWriter
 from django.db.utils import DatabaseError, ProgrammingError
 from django.test import override_settings
 
+from django_supahybrid.dataapi import lock_down_sql
+from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.realtime.operations import (
     AddToRealtimePublication,
     EnableRealtimeRLS,
@@ -30,7 +35,18 @@ from tests.support import pgtools
 from tests.support.realtime import member
 from tests.support.roles import ensure_role
 from tests.support.routers import MigrateOnlyOn
-from tests.testapp.models import RtMember, RtNote, RtOrganization, RtTask
+from tests.support.tenancy import MEMBERSHIPS
+from tests.testapp.models import (
+    Campaign,
+    Organization,
+    RtMember,
+    RtNote,
+    RtOrganization,
+    RtTask,
+)
+from tests.testapp.models import (
+    Membership as MembershipRow,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
 
@@ -459,3 +475,110 @@ def test_routers_decide_where_the_operations_run() -> None:
                 _backwards(operation, using="other")
             with connections["other"].cursor() as cursor:
                 cursor.execute("DROP PUBLICATION IF EXISTS supabase_realtime")
+
+
+def _policy_text(table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(qual, ' ') FROM pg_policies WHERE tablename = %s "
+            "AND policyname LIKE 'supahybrid_%%'",
+            [table],
+        )
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.usefixtures("realtime_schema")
+def test_the_tenant_walls_helpers_read_identities_and_memberships(
+    configure: Callable[..., Any],
+) -> None:
+    """The default identity and ``Membership()``: the policies call the tenant wall's
+    ``SECURITY DEFINER`` functions, so ``authenticated`` needs ``SELECT`` on the table
+    alone, even after the lock-down closed the identity, membership and user tables."""
+    configure(ORGANIZATION_LOOKUP=MEMBERSHIPS)
+    org_a = Organization.objects.create(name="A")
+    org_b = Organization.objects.create(name="B")
+    subs = {}
+    for name, org in (("alice", org_a), ("bob", org_b)):
+        user = User.objects.create_user(f"rt-{name}")
+        MembershipRow.objects.create(user=user, organization=org)
+        subs[name] = SupabaseIdentity.objects.create(user=user, sub=uuid.uuid4()).sub
+        Campaign.objects.create(organization=org, created_by=user, name=f"{name}'s")
+        Campaign.objects.create(organization=org, name=f"team {org.name}")
+    alice = User.objects.get(username="rt-alice")
+    Campaign.objects.create(organization=org_b, created_by=alice, name="alice's in B")
+    operation = EnableRealtimeRLS(
+        "campaign", user_field="created_by", organization_field="organization",
+        membership=Membership(),
+    )  # fmt: skip
+
+    def names(sub: uuid.UUID) -> set[str]:
+        with as_supabase_user({"sub": str(sub), "role": "authenticated"}):
+            return set(Campaign.objects.values_list("name", flat=True))
+
+    with transaction.atomic():  # every change below is rolled back
+        with connection.cursor() as cursor:
+            cursor.execute(
+                lock_down_sql(
+                    ["django_supahybrid_supabaseidentity", "testapp_membership", "auth_user"]
+                )
+            )
+            cursor.execute("REVOKE ALL ON testapp_campaign FROM authenticated")
+            cursor.execute("GRANT SELECT ON testapp_campaign TO authenticated")
+            for topic in (f"user:{alice.pk}", f"organization:{org_a.pk}"):
+                cursor.execute(
+                    "SELECT realtime.send('{}'::jsonb, 'e', %s, true)",
+                    [f"supahybrid:testapp.campaign:{topic}"],
+                )
+        _forwards(operation)
+        assert names(subs["alice"]) == {"alice's", "team A", "alice's in B"}
+        assert names(subs["bob"]) == {"bob's", "team B"}
+        assert names(uuid.uuid4()) == set()
+        text = _policy_text("testapp_campaign") + _policy_text("messages")
+        assert "supahybrid.user_ids()" in text
+        assert "supahybrid.organization_ids()" in text
+        assert "supabaseidentity" not in text
+        assert "testapp_membership" not in text
+        topics = [
+            f"supahybrid:testapp.campaign:user:{alice.pk}",
+            f"supahybrid:testapp.campaign:organization:{org_a.pk}",
+        ]
+        claims = {"sub": str(subs["alice"]), "role": "authenticated"}
+        assert _receivable_topics(claims, topics) == topics
+        assert _receivable_topics({**claims, "sub": str(subs["bob"])}, topics) == []
+        _backwards(operation)
+        assert _scalar("SELECT to_regnamespace('supahybrid')") is None  # nothing else used it
+        transaction.set_rollback(True)
+
+
+@pytest.mark.usefixtures("supabase")
+def test_a_named_membership_reads_the_walls_user_ids(configure: Callable[..., Any]) -> None:
+    """The default identity with a membership model: the user ids come from the function,
+    the memberships from the table (which ``authenticated`` must be able to read)."""
+    configure(ORGANIZATION_LOOKUP=MEMBERSHIPS)
+    operation = EnableRealtimeRLS(
+        "campaign", organization_field="organization",
+        membership=Membership("testapp.Membership"), broadcast=False,
+    )  # fmt: skip
+    sql = "\n".join(operation.forwards_sql("testapp", _state()))
+    assert "CREATE OR REPLACE FUNCTION supahybrid.user_ids()" in sql
+    assert "supahybrid.organization_ids()" not in sql
+    assert '"testapp_membership" m WHERE m."user_id" IN (SELECT supahybrid.user_ids()' in sql
+    assert "supabaseidentity" not in sql.split("CREATE POLICY")[1]
+    only_users = EnableRealtimeRLS("campaign", user_field="created_by", broadcast=False)
+    assert "organization_ids" not in "\n".join(only_users.forwards_sql("testapp", _state()))
+
+
+def test_membership_from_the_settings_needs_an_organization_lookup(
+    configure: Callable[..., Any],
+) -> None:
+    configure(ORGANIZATION_LOOKUP=None)
+    operation = EnableRealtimeRLS(
+        "campaign", organization_field="organization", membership=Membership()
+    )
+    with pytest.raises(ImproperlyConfigured, match="ORGANIZATION_LOOKUP"):
+        operation.forwards_sql("testapp", _state())
+    assert operation.deconstruct()[2] == {
+        "organization_field": "organization", "membership": Membership(),
+    }  # fmt: skip
+    written, _ = OperationWriter(operation, indentation=0).serialize()
+    assert "membership=django_supahybrid.realtime.operations.Membership(model=None" in written

@@ -20,7 +20,9 @@ class Migration(migrations.Migration):
 
 Where neither API role exists (a plain PostgreSQL) the statements do nothing. The
 connection's role keeps its access: Django connects as the tables' owner (or, on
-Supabase, as ``postgres``, which bypasses row level security).
+Supabase, as ``postgres``, which bypasses row level security). So do the privileges the
+library's own policies for an API role use (the tenant wall's, Realtime's), whichever
+runs first.
 """
 
 # DDL takes no bind parameters: every literal goes through _literal(); the names come from
@@ -67,6 +69,7 @@ DECLARE
   table_name text;
   target regclass;
   item record;
+  kept text[];
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ANY (api_roles)) THEN
     RETURN;
@@ -87,16 +90,39 @@ _OBJECTS = """
              AND d.refobjid = target AND d.deptype IN ('a', 'i'))
 """
 
+# The privileges a role holds on a table that the library's own policies for that role
+# (``supahybrid_*``: EnableTenantRLS, EnableRealtimeRLS) let it use: a lock-down that runs
+# after those operations gives them back, so the policies keep working.
+_KEPT = """
+      kept := ARRAY(
+        SELECT DISTINCT a.privilege_type FROM pg_class c
+        CROSS JOIN LATERAL aclexplode(c.relacl) a
+        WHERE c.oid = item.object AND c.relkind <> 'S' AND a.grantee = item.role
+          AND EXISTS (
+            SELECT 1 FROM pg_policy p
+            WHERE p.polrelid = c.oid AND p.polname LIKE 'supahybrid\\_%'
+              AND item.role = ANY (p.polroles)
+              AND (p.polcmd = '*' AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+                   OR a.privilege_type = CASE p.polcmd WHEN 'r' THEN 'SELECT'
+                     WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' END))
+        ORDER BY 1);
+"""
+
 _LOCK = (
     _HEAD
     + """    IF (SELECT relkind FROM pg_class WHERE oid = target) IN ('r', 'p') THEN
       EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
     END IF;
-    FOR item IN SELECT o.object, o.relkind, r.rolname FROM ("""
+    FOR item IN SELECT o.object, o.relkind, r.oid AS role, r.rolname FROM ("""
     + _OBJECTS
-    + """    ) o CROSS JOIN pg_roles r WHERE r.rolname = ANY (api_roles) LOOP
-      EXECUTE format('REVOKE ALL ON %s %s FROM %I',
+    + """    ) o CROSS JOIN pg_roles r WHERE r.rolname = ANY (api_roles) LOOP"""
+    + _KEPT
+    + """      EXECUTE format('REVOKE ALL ON %s %s FROM %I',
         CASE item.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, item.object, item.rolname);
+      IF cardinality(kept) > 0 THEN
+        EXECUTE format('GRANT %s ON TABLE %s TO %I',
+          array_to_string(kept, ', '), item.object, item.rolname);
+      END IF;
     END LOOP;
   END LOOP;
 END $supahybrid$"""
@@ -132,7 +158,10 @@ def lock_down_sql(tables: Sequence[str], roles: Sequence[str] = API_ROLES) -> st
 
     For each table (or view) found: ``ALTER TABLE ... ENABLE ROW LEVEL SECURITY`` (tables
     only), then ``REVOKE ALL`` from each role that exists, on the relation and on the
-    sequences its columns own. Nothing happens where none of the roles exists.
+    sequences its columns own. A role keeps the table privileges that the library's own
+    policies for it use (``supahybrid_*``, from ``EnableTenantRLS`` or
+    ``EnableRealtimeRLS``), so a lock-down that runs after them leaves them working.
+    Nothing happens where none of the roles exists.
     """
     return _LOCK.format(roles=_text_array(roles), tables=_text_array(tables))
 

@@ -34,12 +34,21 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, cast
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState, StateApps
 from django.db.models import Model
 
 from django_supahybrid.realtime.events import MAX_CHANNEL_BYTES, topic_name
+from django_supahybrid.tenancy.policies import (
+    ORGANIZATION_IDS,
+    USER_IDS,
+    drop_unused_helpers_sql,
+    helper_function_sql,
+    organization_ids_query,
+    user_ids_query,
+)
 
 __all__ = ["AddToRealtimePublication", "EnableRealtimeRLS", "Identity", "Membership"]
 
@@ -63,9 +72,14 @@ def _policy_name(table: str, suffix: str) -> str:
 class Identity:
     """Where a Django user's Supabase user id (``auth.uid()``) is stored.
 
-    Defaults to the library's ``SupabaseIdentity`` model (``user`` -> ``sub``). Pass
-    ``identity=None`` to the operation instead when the row's user column itself holds
-    the Supabase user id (a UUID primary key shared with ``auth.users``).
+    Defaults to the library's ``SupabaseIdentity`` model (``user`` -> ``sub``): the
+    project's users as the tenant wall finds them, read through the ``SECURITY DEFINER``
+    function ``supahybrid.user_ids()`` (the identity table, or
+    ``SUPAHYBRID["AUTH_USER_UUID_FIELD"]``; an inactive user matches nothing), so the
+    policies need no access to the identity table. Another model is read by the policy
+    itself, as the requesting role. Pass ``identity=None`` to the operation instead when
+    the row's user column itself holds the Supabase user id (a UUID primary key shared
+    with ``auth.users``).
     """
 
     model: str = "django_supahybrid.SupabaseIdentity"
@@ -78,9 +92,15 @@ class Identity:
 
 @dataclasses.dataclass(frozen=True)
 class Membership:
-    """A model linking users to organizations: a profile or a membership table."""
+    """A model linking users to organizations: a profile or a membership table.
 
-    model: str
+    ``Membership()``, without a model, is the project's own ``ORGANIZATION_LOOKUP``, as
+    the tenant wall reads it: through the ``SECURITY DEFINER`` function
+    ``supahybrid.organization_ids()``, so the policies need no access to the membership
+    tables. A model named is read by the policy itself, as the requesting role.
+    """
+
+    model: str | None = None
     user_field: str = "user"
     organization_field: str = "organization"
 
@@ -128,7 +148,7 @@ class _TableOperation(Operation):
         app_label: str,
         schema_editor: BaseDatabaseSchemaEditor,
         state: ProjectState,
-        statements: Callable[[str, ProjectState], list[str]],
+        statements: Callable[[str, ProjectState, BaseDatabaseSchemaEditor], list[str]],
     ) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
@@ -137,7 +157,7 @@ class _TableOperation(Operation):
             schema_editor.connection.alias, self._model(app_label, state)
         ):
             return
-        for statement in statements(app_label, state):
+        for statement in statements(app_label, state, schema_editor):
             schema_editor.execute(statement, params=None)
 
     def database_forwards(
@@ -158,10 +178,20 @@ class _TableOperation(Operation):
     ) -> None:
         self._run(app_label, schema_editor, to_state, self.backwards_sql)
 
-    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def forwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         raise NotImplementedError
 
-    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def backwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         raise NotImplementedError
 
 
@@ -235,7 +265,12 @@ class AddToRealtimePublication(_TableOperation):
             "  END IF;\n"
         )
 
-    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def forwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         table = self._model(app_label, state)._meta.db_table
         pub = _literal(self.publication)
         guard = "" if self.allow_open_table else self._refuse_open_table(table)
@@ -256,7 +291,12 @@ class AddToRealtimePublication(_TableOperation):
             statements.append(f"ALTER TABLE {_ident(table)} REPLICA IDENTITY FULL")
         return statements
 
-    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def backwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         table = self._model(app_label, state)._meta.db_table
         statements = [
             "DO $supahybrid$ BEGIN\n"
@@ -277,15 +317,21 @@ class EnableRealtimeRLS(_TableOperation):
     row whose ``user_field`` is set is visible to that user only; a row without one (or a
     model without ``user_field``) to the members of its ``organization_field``. Users are
     matched through ``identity`` (Django user id -> ``auth.uid()``), organizations through
-    ``membership``. Every policy calls ``(select auth.uid())`` so that PostgreSQL evaluates
-    it once per statement; index the columns named (foreign keys are indexed already).
+    ``membership``. The default identity and ``Membership()`` are the tenant wall's own
+    (:class:`~django_supahybrid.tenancy.operations.EnableTenantRLS`): the policies call
+    its ``SECURITY DEFINER`` functions ``supahybrid.user_ids()`` and
+    ``supahybrid.organization_ids()``, created here too, and need ``SELECT`` on the table
+    alone, never on the identity or membership tables. Every policy compares
+    ``(select auth.uid())`` so that PostgreSQL evaluates it once per statement; index the
+    columns named (foreign keys are indexed already).
 
     With ``broadcast`` (the default) and where ``realtime.messages`` exists (Supabase), a
     second policy lets the same users receive the private Broadcast topics the library
     publishes these rows on (``supahybrid:<app>.<model>:user:<id>`` and
     ``...:organization:<id>``).
 
-    Reversed: drops the policies and disables RLS on the table.
+    Reversed: drops the policies (and the helper functions no other policy uses) and
+    disables RLS on the table.
     """
 
     _name_suffix = "realtime_rls"
@@ -305,7 +351,8 @@ class EnableRealtimeRLS(_TableOperation):
         if organization_field is not None and membership is None:
             raise ValueError(
                 "EnableRealtimeRLS with organization_field needs membership=Membership(...), "
-                "the model that links users to organizations."
+                "the model that links users to organizations, or Membership() for "
+                'SUPAHYBRID["ORGANIZATION_LOOKUP"].'
             )
         super().__init__(model_name)
         self.user_field = user_field
@@ -331,10 +378,18 @@ class EnableRealtimeRLS(_TableOperation):
     def describe(self) -> str:
         return f"Enable row level security on {self.model_name} for Supabase Realtime"
 
+    def _wall_users(self) -> bool:
+        return self.identity == Identity()
+
+    def _wall_organizations(self) -> bool:
+        return self.membership is not None and self.membership.model is None
+
     def _user_ids(self, apps: StateApps) -> str:
         """A subquery of the Django user ids (column ``id``) of the requesting user."""
         if self.identity is None:
             return "SELECT (SELECT auth.uid()) AS id"
+        if self._wall_users():
+            return f"SELECT {USER_IDS} AS id"
         table, (user_col, uuid_col) = _resolve(
             apps, self.identity.model, self.identity.user_field, self.identity.uuid_field
         )
@@ -345,6 +400,8 @@ class EnableRealtimeRLS(_TableOperation):
 
     def _organization_ids(self, apps: StateApps) -> str:
         assert self.membership is not None
+        if self.membership.model is None:
+            return f"SELECT {ORGANIZATION_IDS} AS id"
         table, (user_col, org_col) = _resolve(
             apps,
             self.membership.model,
@@ -412,9 +469,37 @@ class EnableRealtimeRLS(_TableOperation):
             "END $supahybrid$"
         )
 
-    def forwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def _helpers_sql(
+        self, state: ProjectState, schema_editor: BaseDatabaseSchemaEditor | None
+    ) -> list[str]:
+        """The tenant wall's helper functions this operation's policies call."""
+        queries = []
+        # The user ids are read for user_field, and to find a named membership model's rows.
+        named_membership = self.organization_field is not None and not self._wall_organizations()
+        if self._wall_users() and (self.user_field is not None or named_membership):
+            queries.append(("user_ids", user_ids_query))
+        if self.organization_field is not None and self._wall_organizations():
+            queries.append(("organization_ids", organization_ids_query))
+        if not queries:
+            return []
+        if schema_editor is None:  # called directly: quote as the default database would
+            with connections[DEFAULT_DB_ALIAS].schema_editor(collect_sql=True) as editor:
+                return self._helpers_sql(state, editor)
+        statements = []
+        for name, query in queries:
+            body, returns = query(state.apps, schema_editor.connection, schema_editor.quote_value)
+            statements += helper_function_sql(name, body, returns)
+        return statements
+
+    def forwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         table = self._model(app_label, state)._meta.db_table
         statements = [
+            *self._helpers_sql(state, schema_editor),
             f"ALTER TABLE {_ident(table)} ENABLE ROW LEVEL SECURITY",
             f"CREATE POLICY {_ident(_policy_name(table, 'select'))} ON {_ident(table)} "
             f"FOR SELECT TO authenticated USING ({self.row_predicate(app_label, state)})",
@@ -429,7 +514,12 @@ class EnableRealtimeRLS(_TableOperation):
             )
         return statements
 
-    def backwards_sql(self, app_label: str, state: ProjectState) -> list[str]:
+    def backwards_sql(
+        self,
+        app_label: str,
+        state: ProjectState,
+        schema_editor: BaseDatabaseSchemaEditor | None = None,
+    ) -> list[str]:
         table = self._model(app_label, state)._meta.db_table
         statements = [
             f"DROP POLICY IF EXISTS {_ident(_policy_name(table, 'select'))} ON {_ident(table)}",
@@ -442,4 +532,6 @@ class EnableRealtimeRLS(_TableOperation):
                     "ON realtime.messages"
                 )
             )
+        if self._wall_users() or self._wall_organizations():
+            statements += drop_unused_helpers_sql()
         return statements

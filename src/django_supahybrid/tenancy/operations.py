@@ -38,12 +38,16 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from django.db.models import Model
+from django.db.models.constants import LOOKUP_SEP
 
 from django_supahybrid.tenancy.policies import (
-    HELPER_SCHEMA,
+    ORGANIZATION_IDS,
     REQUEST_ROLE,
+    SUPABASE_SHAPED_SQL,
+    drop_unused_helpers_sql,
     helper_function_sql,
     organization_ids_query,
+    path_predicate,
     policy_name,
     quote_name,
     tenant_predicate,
@@ -69,25 +73,11 @@ ENSURE_REQUEST_ROLE_SQL = f"""DO $supahybrid$ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO {REQUEST_ROLE}', current_schema());
 END $supahybrid$"""
 
-_SUPABASE_SHAPED = (
-    "SELECT to_regrole('authenticated') IS NOT NULL AND to_regprocedure('auth.uid()') IS NOT NULL"
-)
-
 _TENANT = "tenant_request"
+_INSERT = "tenant_request_insert"
 _SHARED = "shared_request"
 _API = {"SELECT": "tenant_select", "INSERT": "tenant_insert", "UPDATE": "tenant_update",
         "DELETE": "tenant_delete"}  # fmt: skip
-
-
-def _drop_if_unused(kind: str, name: str) -> str:
-    """Drop a helper that other tables' policies may still use (then it stays)."""
-    return (
-        "DO $supahybrid$ BEGIN\n"
-        f"  DROP {kind} IF EXISTS {name};\n"
-        "EXCEPTION WHEN dependent_objects_still_exist THEN\n"
-        "  NULL;\n"
-        "END $supahybrid$"
-    )
 
 
 def _refuse_if_policy(table: str, policy: str, message: str) -> str:
@@ -99,6 +89,11 @@ def _refuse_if_policy(table: str, policy: str, message: str) -> str:
         "  END IF;\n"
         "END $supahybrid$"
     )
+
+
+def _request_policy(predicate: str) -> str:
+    """Every command of the request role, inside ``predicate`` both ways."""
+    return f"FOR ALL TO {REQUEST_ROLE} USING ({predicate}) WITH CHECK ({predicate})"
 
 
 def _policy(table: str, suffix: str, body: str) -> list[str]:
@@ -146,7 +141,7 @@ class _WallOperation(Operation):
             return
         if not schema_editor.collect_sql:  # sqlmigrate prints what would run on Supabase
             with connection.cursor() as cursor:
-                cursor.execute(_SUPABASE_SHAPED)
+                cursor.execute(SUPABASE_SHAPED_SQL)
                 if not cursor.fetchone()[0]:
                     return
         if forwards:
@@ -183,14 +178,25 @@ class _WallOperation(Operation):
         raise NotImplementedError
 
 
-def _tables(model: type[Model]) -> list[str]:
-    """The model's table and the tables of its own many-to-many fields made by Django."""
-    tables = [model._meta.db_table]
+def _links(model: type[Model]) -> list[tuple[type[Model], str]]:
+    """The model's own many-to-many tables made by Django: ``(through model, its key to
+    the model)``. An explicit through model is a model of its own, with its own operation."""
+    links = []
     for field in model._meta.local_many_to_many:
         through: Any = field.remote_field.through
         if through._meta.auto_created:
-            tables.append(through._meta.db_table)
-    return tables
+            links.append((through, field.m2m_field_name()))
+    return links
+
+
+def _tables(model: type[Model]) -> list[str]:
+    """The model's table and the tables of its own many-to-many fields made by Django."""
+    return [model._meta.db_table, *(through._meta.db_table for through, _ in _links(model))]
+
+
+def _through(path: str | None, key: str) -> str | None:
+    """A path from the model, seen from one of its many-to-many tables."""
+    return None if path is None else f"{key}{LOOKUP_SEP}{path}"
 
 
 class EnableTenantRLS(_WallOperation):
@@ -210,8 +216,16 @@ class EnableTenantRLS(_WallOperation):
     It enables RLS on the table, grants the table (and its many-to-many tables) to the
     request role, ``SELECT`` (and the writes opted in) to ``authenticated``, and creates
     the role where it is missing (granted to the role Django migrates as) and the
-    ``supahybrid`` helper functions. ``organization`` and ``user`` default to the model's
-    ``Scoping`` declaration; pass them when the model is gone from the code.
+    ``supahybrid`` helper functions. The model's own many-to-many tables get row level
+    security too, with a request role policy that follows the model's rows: a link is
+    visible, and can be written, only from a row of the caller's. ``organization`` and
+    ``user`` default to the model's ``Scoping`` declaration; pass them when the model is
+    gone from the code.
+
+    ``insert_organization`` (a path to the organization, like ``Scoping.organization``)
+    lets requests under the wall also insert rows for other users of the caller's
+    organizations, as when one member's action notifies the others, on a model scoped by
+    its owning user. It concerns the request role only; the Data API gains nothing.
 
     Reversed, it drops the policies and revokes the grants; row level security stays on,
     so reversing never opens the table to the Data API.
@@ -226,20 +240,21 @@ class EnableTenantRLS(_WallOperation):
         data_api_writes: bool = False,
         organization: str | None = None,
         user: str | None = None,
+        insert_organization: str | None = None,
     ) -> None:
         super().__init__(model_name)
         self.data_api_writes = data_api_writes
         self.organization = organization
         self.user = user
+        self.insert_organization = insert_organization
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         kwargs: dict[str, Any] = {}
         if self.data_api_writes:
             kwargs["data_api_writes"] = True
-        if self.organization is not None:
-            kwargs["organization"] = self.organization
-        if self.user is not None:
-            kwargs["user"] = self.user
+        for name in ("organization", "user", "insert_organization"):
+            if getattr(self, name) is not None:
+                kwargs[name] = getattr(self, name)
         return type(self).__qualname__, [self.model_name], kwargs
 
     def describe(self) -> str:
@@ -290,7 +305,7 @@ class EnableTenantRLS(_WallOperation):
         if user is not None:
             body, returns = user_ids_query(state.apps, connection, quote)
             statements += helper_function_sql("user_ids", body, returns)
-        if organization is not None:
+        if organization is not None or self.insert_organization is not None:
             body, returns = organization_ids_query(state.apps, connection, quote)
             statements += helper_function_sql("organization_ids", body, returns)
         statements.append(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -300,16 +315,25 @@ class EnableTenantRLS(_WallOperation):
         ]
         statements.append(f"GRANT {', '.join(self._api_commands())} ON {table} TO authenticated")
         name = model._meta.db_table
-        statements += _policy(
-            name, _TENANT, f"FOR ALL TO {REQUEST_ROLE} USING ({predicate}) "
-            f"WITH CHECK ({predicate})"
-        )  # fmt: skip
+        statements += _policy(name, _TENANT, _request_policy(predicate))
+        if self.insert_organization is not None:
+            insert = path_predicate(model, self.insert_organization, ORGANIZATION_IDS)
+            statements += _policy(
+                name, _INSERT, f"FOR INSERT TO {REQUEST_ROLE} WITH CHECK ({insert})"
+            )
         for command in self._api_commands():
             using = "" if command == "INSERT" else f" USING ({predicate})"
             check = f" WITH CHECK ({predicate})" if command in ("INSERT", "UPDATE") else ""
             statements += _policy(
                 name, _API[command], f"FOR {command} TO authenticated{using}{check}"
             )
+        for through, key in _links(model):
+            link = tenant_predicate(
+                through, organization=_through(organization, key), user=_through(user, key)
+            )
+            link_table = through._meta.db_table
+            statements.append(f"ALTER TABLE {quote_name(link_table)} ENABLE ROW LEVEL SECURITY")
+            statements += _policy(link_table, _TENANT, _request_policy(link))
         return statements
 
     def _api_commands(self) -> list[str]:
@@ -319,22 +343,21 @@ class EnableTenantRLS(_WallOperation):
         model = self._model(app_label, state)
         name = model._meta.db_table
         table = quote_name(name)
-        suffixes = [_TENANT, *(_API[command] for command in self._api_commands())]
+        suffixes = [_TENANT, _INSERT, *(_API[command] for command in self._api_commands())]
         statements = [
             f"DROP POLICY IF EXISTS {quote_name(policy_name(name, suffix))} ON {table}"
             for suffix in suffixes
+        ]
+        statements += [
+            f"DROP POLICY IF EXISTS {quote_name(policy_name(link, _TENANT))} ON {quote_name(link)}"
+            for link in _tables(model)[1:]
         ]
         statements += [
             f"REVOKE SELECT, INSERT, UPDATE, DELETE ON {quote_name(t)} FROM {REQUEST_ROLE}"
             for t in _tables(model)
         ]
         statements.append(f"REVOKE {', '.join(self._api_commands())} ON {table} FROM authenticated")
-        statements += [
-            _drop_if_unused("FUNCTION", f"{HELPER_SCHEMA}.{function}()")
-            for function in ("organization_ids", "user_ids")
-        ]
-        statements.append(_drop_if_unused("SCHEMA", HELPER_SCHEMA))
-        return statements
+        return statements + drop_unused_helpers_sql()
 
 
 class GrantRequestRole(_WallOperation):

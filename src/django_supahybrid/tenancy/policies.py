@@ -38,7 +38,10 @@ __all__ = [
     "HELPER_SCHEMA",
     "ORGANIZATION_IDS",
     "REQUEST_ROLE",
+    "SUPABASE_SHAPED",
+    "SUPABASE_SHAPED_SQL",
     "USER_IDS",
+    "drop_unused_helpers_sql",
     "helper_function_sql",
     "organization_ids_query",
     "path_predicate",
@@ -48,6 +51,15 @@ __all__ = [
     "user_ids_query",
 ]
 
+#: Whether the database is shaped like Supabase's: ``authenticated`` and ``auth.uid()``
+#: exist. Where not, the operations create nothing and the wall stays down. Read from the
+#: catalogs, which every role may read (``to_regprocedure`` needs ``USAGE`` on ``auth``).
+SUPABASE_SHAPED = (
+    "to_regrole('authenticated') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_catalog.pg_proc p "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE n.nspname = 'auth' AND p.proname = 'uid' AND p.pronargs = 0)"
+)
+SUPABASE_SHAPED_SQL = f"SELECT {SUPABASE_SHAPED}"
 #: The role Django's requests take under the tenant wall: no login, no ``BYPASSRLS``.
 REQUEST_ROLE = "supahybrid_request"
 #: The schema of the helper functions; Supabase's Data API serves ``public`` only.
@@ -226,7 +238,8 @@ def helper_function_sql(name: str, body: str, returns: str) -> list[str]:
     """Create (or replace) ``supahybrid.<name>()`` returning the rows of ``body``.
 
     ``SECURITY DEFINER`` with a fixed ``search_path`` (the schema Django migrates into,
-    then ``pg_temp`` last), executable by ``authenticated`` and the request role only.
+    then ``pg_temp`` last), executable by ``authenticated`` and the request role only
+    (once it exists).
     """
     function = f"{HELPER_SCHEMA}.{name}()"
     create = (
@@ -235,11 +248,42 @@ def helper_function_sql(name: str, body: str, returns: str) -> list[str]:
     )
     return [
         f"CREATE SCHEMA IF NOT EXISTS {HELPER_SCHEMA}",
-        f"GRANT USAGE ON SCHEMA {HELPER_SCHEMA} TO authenticated, {REQUEST_ROLE}",
+        f"GRANT USAGE ON SCHEMA {HELPER_SCHEMA} TO authenticated",
         "DO $supahybrid$ BEGIN\n"
         f"  EXECUTE format($create$ {create} $create$, current_schema(),\n"
         f"    $supahybrid_body$ {body} $supahybrid_body$);\n"
         "END $supahybrid$",
         f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC",
-        f"GRANT EXECUTE ON FUNCTION {function} TO authenticated, {REQUEST_ROLE}",
+        f"GRANT EXECUTE ON FUNCTION {function} TO authenticated",
+        # The request role exists once EnableTenantRLS ran (EnableRealtimeRLS may be first).
+        "DO $supahybrid$ BEGIN\n"
+        f"  IF to_regrole('{REQUEST_ROLE}') IS NOT NULL THEN\n"
+        f"    GRANT USAGE ON SCHEMA {HELPER_SCHEMA} TO {REQUEST_ROLE};\n"
+        f"    GRANT EXECUTE ON FUNCTION {function} TO {REQUEST_ROLE};\n"
+        "  END IF;\n"
+        "END $supahybrid$",
     ]
+
+
+def _drop_if_unused(kind: str, name: str) -> str:
+    """Drop a helper that other tables' policies may still use (then it stays)."""
+    return (
+        "DO $supahybrid$ BEGIN\n"
+        f"  DROP {kind} IF EXISTS {name};\n"
+        "EXCEPTION WHEN dependent_objects_still_exist THEN\n"
+        "  NULL;\n"
+        "END $supahybrid$"
+    )
+
+
+def drop_unused_helpers_sql() -> list[str]:
+    """Drop the helper functions, and their schema, unless a policy still uses them.
+
+    A policy depends on the functions it calls, so PostgreSQL refuses to drop one in use;
+    that refusal means "keep it". Run after dropping an operation's own policies.
+    """
+    return [
+        *(_drop_if_unused("FUNCTION", f"{HELPER_SCHEMA}.{name}()")
+          for name in ("organization_ids", "user_ids")),
+        _drop_if_unused("SCHEMA", HELPER_SCHEMA),
+    ]  # fmt: skip

@@ -13,7 +13,9 @@ Nothing outlives the transaction, so a pooled connection (PgBouncer or Supavisor
 transaction mode included) carries nothing to the next request. Opt in per view with
 :class:`TenantWallMixin` (DRF) or per project with :class:`TenantWallMiddleware`; requests
 without a Supabase access token, authentication itself, the admin and management
-commands run as before. See the scoping guide.
+commands run as before. Like the migration operations, the mixin and the middleware do
+nothing on a database that is not shaped like Supabase's (:func:`supabase_shaped`), so
+one codebase runs on a plain PostgreSQL in development. See the scoping guide.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import contextlib
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -38,7 +41,7 @@ from rest_framework.response import Response
 from django_supahybrid.authentication.authenticators import authenticate_request
 from django_supahybrid.authentication.tokens import SupabaseClaims
 from django_supahybrid.conf import app_settings
-from django_supahybrid.tenancy.policies import REQUEST_ROLE
+from django_supahybrid.tenancy.policies import REQUEST_ROLE, SUPABASE_SHAPED_SQL
 
 __all__ = [
     "TenantWallError",
@@ -46,6 +49,8 @@ __all__ = [
     "TenantWallMixin",
     "WallState",
     "active_wall",
+    "forget_supabase_shape",
+    "supabase_shaped",
     "tenant_wall",
     "translate_error",
 ]
@@ -86,6 +91,35 @@ def active_wall(using: str = DEFAULT_DB_ALIAS) -> WallState | None:
     """The wall the connection ``using`` is under in this thread, or ``None``."""
     state: WallState | None = getattr(connections[using], _ATTR, None)
     return state
+
+
+_shapes: dict[tuple[str, str], bool] = {}
+_shapes_lock = threading.Lock()
+
+
+def supabase_shaped(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether the database ``using`` is shaped like Supabase's, where the wall applies.
+
+    True where the ``authenticated`` role and ``auth.uid()`` exist, the test the
+    migration operations make before creating anything. Asked once per database and
+    process; :func:`forget_supabase_shape` asks again.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    key = (using, str(connection.settings_dict.get("NAME")))
+    with _shapes_lock:
+        if key not in _shapes:
+            with connection.cursor() as cursor:
+                cursor.execute(SUPABASE_SHAPED_SQL)
+                _shapes[key] = bool(cursor.fetchone()[0])
+        return _shapes[key]
+
+
+def forget_supabase_shape() -> None:
+    """Forget what :func:`supabase_shaped` found (after installing Supabase's schema)."""
+    with _shapes_lock:
+        _shapes.clear()
 
 
 def _raw(claims: SupabaseClaims | Mapping[str, Any]) -> dict[str, Any]:
@@ -193,8 +227,9 @@ class TenantWallMixin:
     :class:`~django_supahybrid.authentication.tokens.SupabaseClaims`) enter the wall after
     authentication, permissions and throttling, and leave it when the response is ready:
     committed for a success or redirect, rolled back for an error (status 400 and up).
-    Other requests run as before. ``tenant_wall_database`` names the database alias
-    (default: ``SUPAHYBRID["TENANT_WALL_DATABASE"]``).
+    Other requests run as before, and so does every request on a database not shaped like
+    Supabase's (:func:`supabase_shaped`). ``tenant_wall_database`` names the database
+    alias (default: ``SUPAHYBRID["TENANT_WALL_DATABASE"]``).
     """
 
     tenant_wall_database: str | None = None
@@ -212,8 +247,10 @@ class TenantWallMixin:
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         claims: Any = request.auth
-        if isinstance(claims, SupabaseClaims) and self._tenant_wall_exits is not None:
-            using = self.tenant_wall_database or _wall_database()
+        if not isinstance(claims, SupabaseClaims) or self._tenant_wall_exits is None:
+            return
+        using = self.tenant_wall_database or _wall_database()
+        if supabase_shaped(using):
             self._tenant_wall_exits.enter_context(
                 tenant_wall(claims, user=request.user, using=using)
             )
@@ -231,7 +268,8 @@ class TenantWallMiddleware:
 
     The token is checked (through the token cache) before the wall is entered, so
     authentication never runs as the request role; requests without a Bearer token, or
-    with a refused one, pass through untouched (the view answers 401 as usual). The
+    with a refused one, pass through untouched (the view answers 401 as usual), as does
+    every request on a database not shaped like Supabase's (:func:`supabase_shaped`). The
     transaction commits for a status below 400 and rolls back otherwise. List it after
     Django's ``AuthenticationMiddleware``.
     """
@@ -244,9 +282,9 @@ class TenantWallMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user, claims = authenticate_request(request)
-        if claims is None:
-            return self.get_response(request)
         using = _wall_database()
+        if claims is None or not supabase_shaped(using):
+            return self.get_response(request)
         with tenant_wall(claims, user=user, using=using):
             response = self.get_response(request)
             if response.status_code >= 400:

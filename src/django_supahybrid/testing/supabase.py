@@ -249,8 +249,11 @@ def install_supabase_test_schema(using: str = DEFAULT_DB_ALIAS) -> None:
 
     See the module's description for what exactly, and why.
     """
+    from django_supahybrid.tenancy.wall import forget_supabase_shape
+
     _execute(ROLES_SQL, using)
     _execute(AUTH_SCHEMA_SQL, using)
+    forget_supabase_shape()  # the tenant wall now applies here
 
 
 def install_realtime_test_schema(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from django_supahybrid.models import SupabaseIdentity
+from django_supahybrid.tenancy.wall import forget_supabase_shape
 from django_supahybrid.testing.supabase import install_supabase_test_schema
 from tests.support.tenancy import MEMBERSHIPS, World
 from tests.support.wall import backwards, forwards, operations
@@ -41,3 +42,4 @@ def walled(wall_settings: dict[str, Any], subs: dict[str, uuid.UUID]) -> Iterato
     yield
     for operation in reversed(done):
         backwards(operation)
+    forget_supabase_shape()  # a rolled-back test takes the schema away again

@@ -59,7 +59,10 @@ def test_forwards_then_backwards_leaves_the_tables_closed() -> None:
     assert _policies("testapp_campaign") == [
         "testapp_campaign:supahybrid_testapp_campaign_tenant_request",
         "testapp_campaign:supahybrid_testapp_campaign_tenant_select",
+        # Its many-to-many table follows the campaign's rows, for the request role only.
+        "testapp_campaign_tags:supahybrid_testapp_campaign_tags_tenant_request",
     ]
+    assert scalar("SELECT relrowsecurity FROM pg_class WHERE relname = 'testapp_campaign_tags'")
     assert "auth_user:supahybrid_auth_user_shared_request" in _policies("auth_user")
     assert _can("supahybrid_request", "testapp_campaign", "DELETE")
     assert _can("supahybrid_request", "testapp_campaign_tags", "INSERT")  # its m2m table
@@ -100,7 +103,7 @@ def test_applying_twice_leaves_one_copy() -> None:
     shared = GrantRequestRole("constituency", writes=True)
     forwards(shared)
     forwards(shared)
-    assert len(_policies("testapp_campaign")) == 5
+    assert len(_policies("testapp_campaign")) == 6  # 5, and one on the many-to-many table
     assert _policies("testapp_constituency") == [
         "testapp_constituency:supahybrid_testapp_constituency_shared_request"
     ]
@@ -170,10 +173,12 @@ def test_describe_and_deconstruct() -> None:
     plain = EnableTenantRLS("campaign")
     assert plain.deconstruct() == ("EnableTenantRLS", ["campaign"], {})
     full = EnableTenantRLS(
-        "testapp.Campaign", data_api_writes=True, organization="organization", user="created_by"
-    )
+        "testapp.Campaign", data_api_writes=True, organization="organization", user="created_by",
+        insert_organization="organization",
+    )  # fmt: skip
     assert full.deconstruct()[2] == {
         "data_api_writes": True, "organization": "organization", "user": "created_by",
+        "insert_organization": "organization",
     }  # fmt: skip
     assert plain.describe() == "Put campaign behind the tenant wall (row level security)"
     assert full.migration_name_fragment == "testapp_campaign_tenant_rls"

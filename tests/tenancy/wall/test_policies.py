@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.tenancy.operations import EnableTenantRLS
 from django_supahybrid.tenancy.policies import path_predicate, policy_name, tenant_predicate
+from django_supahybrid.tenancy.wall import tenant_wall
 from django_supahybrid.testing.supabase import as_supabase_user
 from tests.support.tenancy import PROFILE, World
 from tests.support.wall import backwards, claims_of, forwards, scalar, state
@@ -263,3 +264,76 @@ def test_policy_names_fit_postgresql() -> None:
     assert len(long_name) <= 63
     assert long_name.endswith("_tenant_request")
     assert long_name != policy_name("t" * 61, "tenant_request")
+
+
+def _as_request(sub: uuid.UUID, user: Any, sql: str, params: list[Any]) -> Any:
+    """The statement's rows (or rows changed) under the wall, or the error class."""
+    try:
+        with (
+            transaction.atomic(),
+            tenant_wall(claims_of(sub), user=user),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, params)
+            return sorted(cursor.fetchall()) if cursor.description else cursor.rowcount
+    except DatabaseError as exc:
+        return type(exc.__cause__).__name__
+
+
+def test_many_to_many_rows_follow_the_models_rows(world: World, subs: dict[str, uuid.UUID]) -> None:
+    world.campaign_a.tags.add(world.tag_a)
+    world.campaign_b.tags.add(world.tag_b)
+    links = "SELECT campaign_id, tag_id FROM testapp_campaign_tags"
+    alice, sub = world.alice, subs["alice"]
+    assert _as_request(sub, alice, links, []) == [(world.campaign_a.pk, world.tag_a.pk)]
+    assert _as_request(subs["carol"], world.carol, links, []) == sorted(
+        [(world.campaign_a.pk, world.tag_a.pk), (world.campaign_b.pk, world.tag_b.pk)]
+    )
+    link = "INSERT INTO testapp_campaign_tags (campaign_id, tag_id) VALUES (%s, %s)"
+    assert _as_request(sub, alice, link, [world.campaign_a.pk, world.tag_b.pk]) == 1
+    assert _as_request(sub, alice, link, [world.campaign_b.pk, world.tag_a.pk]) == (
+        "InsufficientPrivilege"  # WITH CHECK: another tenant's campaign
+    )
+    unlink = "DELETE FROM testapp_campaign_tags WHERE campaign_id = %s"
+    assert _as_request(sub, alice, unlink, [world.campaign_b.pk]) == 0
+    # The Data API reads none of them: the table stays closed to it.
+    with as_supabase_user(claims_of(sub)), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM testapp_campaign_tags")
+        assert cursor.fetchone() == (0,)
+    policy = scalar(
+        "SELECT qual FROM pg_policies WHERE tablename = 'testapp_campaign_tags' "
+        "AND policyname = 'supahybrid_testapp_campaign_tags_tenant_request'"
+    )
+    assert "testapp_campaign" in policy
+    assert "organization_ids()" in policy
+
+
+def test_rows_for_other_members_of_the_organization(
+    world: World, subs: dict[str, uuid.UUID]
+) -> None:
+    """``insert_organization``: a member writes rows that belong to other members."""
+    mine = EnableTenantRLS("campaign", user="created_by", insert_organization="organization")
+    backwards(EnableTenantRLS("campaign"))
+    forwards(mine)
+    insert = (
+        "INSERT INTO testapp_campaign (organization_id, created_by_id, name, created_at) "
+        "VALUES (%s, %s, 'for someone', now())"
+    )
+    alice, sub = world.alice, subs["alice"]
+    assert _as_request(sub, alice, insert, [world.org_a.pk, world.carol.pk]) == 1
+    assert _as_request(sub, alice, insert, [world.org_b.pk, world.carol.pk]) == (
+        "InsufficientPrivilege"
+    )
+    # Reading stays the owner's: alice sees only the campaigns she created.
+    Campaign.objects.filter(pk=world.campaign_a.pk).update(created_by=alice)
+    owned = "SELECT id FROM testapp_campaign"
+    assert _as_request(sub, alice, owned, []) == [(world.campaign_a.pk,)]
+    # The Data API gains nothing from it.
+    with as_supabase_user(claims_of(sub)), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM testapp_campaign")
+        assert cursor.fetchone() == (1,)
+    backwards(mine)
+    assert not scalar(
+        "SELECT count(*) FROM pg_policies WHERE policyname LIKE %s", ["%tenant_request_insert"]
+    )
+    forwards(EnableTenantRLS("campaign"))  # as the fixture left it

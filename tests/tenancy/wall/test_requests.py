@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from django_supahybrid.tenancy.operations import GrantRequestRole
-from django_supahybrid.tenancy.wall import TenantWallError, active_wall, tenant_wall
-from django_supahybrid.testing.supabase import as_supabase_user
+from django_supahybrid.tenancy.wall import (
+    TenantWallError,
+    active_wall,
+    forget_supabase_shape,
+    supabase_shaped,
+    tenant_wall,
+)
+from django_supahybrid.testing.supabase import as_supabase_user, install_supabase_test_schema
+from tests.support import pgtools
 from tests.support.tenancy import World
 from tests.support.wall import api, backwards, claims_of, scalar
 from tests.testapp.models import Campaign, Notification, VoterInteraction
@@ -128,6 +138,7 @@ def test_the_request_runs_as_the_request_role_with_its_claims(subs: dict[str, uu
 
 @pytest.mark.django_db(databases=["default", "other"], transaction=True)
 def test_the_wall_database_can_be_another_alias(subs: dict[str, uuid.UUID]) -> None:
+    install_supabase_test_schema("other")
     body = api(subs["alice"]).get("/wall/whoami-other/").json()
     assert (body["user"], body["sub"]) == ("supahybrid_request", str(subs["alice"]))
 
@@ -316,3 +327,59 @@ class TestTheMiddleware:
         for client in (api(subs["alice"]), api(None)):
             with pytest.raises(KeyError):
                 client.post("/wall/unwalled-write-then-fail/", {})
+
+
+class TestAPlainPostgreSQL:
+    """Where the database has no Supabase roles, the operations create nothing and the
+    mixin and the middleware leave requests alone, so one codebase runs on both."""
+
+    @pytest.fixture
+    def plain(self, walled: None) -> Iterator[None]:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA auth CASCADE")  # rolled back with the test
+        forget_supabase_shape()
+        yield
+        forget_supabase_shape()
+
+    @pytest.mark.usefixtures("plain")
+    def test_the_mixin_and_the_middleware_leave_requests_alone(
+        self, world: World, subs: dict[str, uuid.UUID], settings: SettingsWrapper
+    ) -> None:
+        assert not supabase_shaped()
+        client = api(subs["alice"])
+        assert client.get("/wall/whoami/").json()["user"] != "supahybrid_request"
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+        with CaptureQueriesContext(connection) as captured:
+            listed = _ids(client.get("/wall/unwalled/"))
+        # This view relies on the wall alone: without one, it lists every row (as before).
+        assert listed == [world.campaign_a.pk, world.campaign_b.pk]
+        assert not [q for q in captured.captured_queries if "set_config" in q["sql"]]
+
+    def test_the_shape_is_asked_once_per_database(self) -> None:
+        forget_supabase_shape()
+        with CaptureQueriesContext(connection) as captured:
+            assert supabase_shaped()
+            assert supabase_shaped()
+        assert len(captured) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("DROP SCHEMA auth CASCADE")  # rolled back with the test
+        assert supabase_shaped()  # until forgotten
+        forget_supabase_shape()
+        assert not supabase_shaped()
+        install_supabase_test_schema()  # forgets by itself
+        assert supabase_shaped()
+
+    def test_other_vendors_are_never_shaped(self) -> None:
+        wrapper = SQLiteWrapper(
+            {
+                **connection.settings_dict,
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": ":memory:",
+            },
+            alias="wall_shape_sqlite",
+        )
+        connections["wall_shape_sqlite"] = wrapper
+        try:
+            assert not supabase_shaped("wall_shape_sqlite")
+        finally:
+            pgtools.forget_sqlite("wall_shape_sqlite")
