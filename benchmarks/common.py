@@ -107,10 +107,13 @@ def gunicorn(
     ``log``, when given, receives the server's output (its error log included).
     """
     port = free_port()
+    # The caller's PYTHONPATH stays after ours: a checkout's src/ it names keeps winning
+    # over an installed copy of the library.
+    paths = [str(ROOT), str(EXAMPLE), *filter(None, [os.environ.get("PYTHONPATH")])]
     full_env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(EXAMPLE)]),
+        "PYTHONPATH": os.pathsep.join(paths),
         **(env or {}),
     }
     cmd = [
@@ -123,6 +126,7 @@ def gunicorn(
     output = {"stdout": log, "stderr": subprocess.STDOUT} if log is not None else {}
     proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env, **output)  # type: ignore[call-overload]
     base = f"http://127.0.0.1:{port}"
+    _masters[base] = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -137,11 +141,45 @@ def gunicorn(
                 time.sleep(0.2)
         yield base
     finally:
+        _masters.pop(base, None)
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+_masters: dict[str, int] = {}
+
+
+def worker_pids(base: str) -> list[int]:
+    """The process ids of the workers of the gunicorn :func:`gunicorn` serves at ``base``."""
+    master = _masters[base]
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return sorted(int(pid) for pid in children)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes ``pids`` used so far, from ``/proc``."""
+    ticks = 0
+    for pid in pids:
+        # The fields after the command name, which is in parentheses and may hold spaces.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def resident_bytes(pid: int) -> int:
+    """The resident set size of process ``pid``, from ``/proc``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages of the machine, as the reports quote them."""
+    return ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 @dataclass
@@ -170,24 +208,29 @@ def wrk(
     headers: dict[str, str] | None = None,
     method: str | None = None,
     body: str | None = None,
+    script: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> LoadResult:
     """Load ``url`` with wrk for ``seconds`` (bounded); return throughput and latency.
 
     ``method`` and ``body`` (for a POST) reach wrk's Lua script through the environment.
+    ``script`` replaces that script (it must print the same summary: ``dofile`` the
+    path in ``WRK_REPORT``), and ``env`` adds to the environment it sees.
     """
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the HTTP benchmarks: apt-get install wrk")
     cmd = [
         "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", "10s", "-s", str(_WRK_LUA),
+        "--timeout", "10s", "-s", str(script or _WRK_LUA),
     ]  # fmt: skip
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     cmd.append(url)
-    env = {**os.environ, **({"WRK_METHOD": method} if method else {})}
-    env.update({"WRK_BODY": body} if body is not None else {})
+    full_env = {**os.environ, "WRK_REPORT": str(_WRK_LUA), **(env or {})}
+    full_env.update({"WRK_METHOD": method} if method else {})
+    full_env.update({"WRK_BODY": body} if body is not None else {})
     out = subprocess.run(
-        cmd, capture_output=True, text=True, check=True, timeout=seconds + 60, env=env
+        cmd, capture_output=True, text=True, check=True, timeout=seconds + 60, env=full_env
     )
     fields = dict(re.findall(r"^(\w+)=(\S+)$", out.stdout, flags=re.MULTILINE))
     return LoadResult(

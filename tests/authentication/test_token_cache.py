@@ -6,6 +6,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django_supahybrid.authentication import token_cache as authcache
 from django_supahybrid.authentication.tokens import TokenError
 from django_supahybrid.cache import cache_config
+from django_supahybrid.conf import app_settings
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims, mint_token
 from tests.authentication.conftest import ISSUER, SECRET, Configure
@@ -339,9 +341,10 @@ def test_local_entries_are_revalidated_after_the_staleness_window(
     user, sub = _user(first_name="Ada")
     token = _token(sub)
     authcache.authenticate_token(token)
-    # Another process changes the user: only the shared generation moves.
+    # Another process changes the user: only the shared state moves (its generation, then
+    # the change mark), this process's cache is left as it was.
     User.objects.filter(pk=user.pk).update(first_name="Grace")
-    caches["default"].set(f"supahybrid:auth:gen:{sub}", "other-process")
+    authcache._publish_change(sub, "default", app_settings())
     assert authcache.authenticate_token(token)[0].first_name == "Ada"  # within the window
     time.sleep(0.25)
     with CaptureQueriesContext(connection) as queries:
@@ -350,8 +353,112 @@ def test_local_entries_are_revalidated_after_the_staleness_window(
     time.sleep(0.25)
     calls = counting.calls
     with CaptureQueriesContext(connection) as queries:
-        authcache.authenticate_token(token)  # unchanged: one GET, no query
+        authcache.authenticate_token(token)  # unchanged: one MGET (mark, epoch), no query
     assert (len(queries), counting.calls) == (0, calls + 1)
+
+
+def test_one_round_trip_per_window_however_many_tokens(
+    configure: Configure, counting: CountingCache
+) -> None:
+    configure(AUTH_MAX_STALENESS=0.2)
+    tokens = [_token(_user()[1]) for _ in range(20)]
+    for token in tokens:
+        authcache.authenticate_token(token)
+    time.sleep(0.25)
+    calls = counting.calls
+    with CaptureQueriesContext(connection) as queries:
+        for token in tokens:
+            authcache.authenticate_token(token)
+    # One MGET of the change mark and the key-set epoch confirms all twenty entries.
+    assert (len(queries), counting.calls) == (0, calls + 1)
+
+
+def test_a_change_elsewhere_drops_only_that_users_entries(
+    configure: Configure, counting: CountingCache
+) -> None:
+    configure(AUTH_MAX_STALENESS=0.2)
+    changed, changed_sub = _user(first_name="Ada")
+    kept = [_token(_user()[1]) for _ in range(3)]
+    token = _token(changed_sub)
+    for each in [token, *kept]:
+        authcache.authenticate_token(each)
+    User.objects.filter(pk=changed.pk).update(first_name="Grace")
+    authcache._publish_change(changed_sub, "default", app_settings())  # another process
+    time.sleep(0.25)
+    calls = counting.calls
+    with CaptureQueriesContext(connection) as queries:
+        for each in kept:
+            authcache.authenticate_token(each)
+    # The mark moved: one MGET for it, one for the generations of the users held here.
+    assert (len(queries), counting.calls) == (0, calls + 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert authcache.authenticate_token(token)[0].first_name == "Grace"
+    assert len(queries) == 1
+
+
+def test_unreadable_generations_confirm_nothing(
+    configure: Configure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class FailingGenerationReads(CountingCache):
+        def get_many(self, keys: list[str]) -> Any:
+            if any(":gen:" in key for key in keys) and len(keys) == 4:  # two held users
+                raise ConnectionError("redis went away")
+            return self.cache.get_many(keys)
+
+    configure(AUTH_MAX_STALENESS=0.2)
+    tokens = [_token(_user()[1]) for _ in range(2)]
+    for token in tokens:
+        authcache.authenticate_token(token)
+    authcache._publish_change(uuid.uuid4(), "default", app_settings())  # someone else
+    monkeypatch.setattr(authcache, "caches", {"default": FailingGenerationReads(caches["default"])})
+    time.sleep(0.25)
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(tokens[0])
+    assert len(queries) == 1  # dropped, verified and resolved again
+    assert authcache.token_key(tokens[1]) not in authcache._local._data
+
+
+def test_an_entry_stored_during_a_change_is_read_again(
+    configure: Configure, counting: CountingCache
+) -> None:
+    configure(AUTH_MAX_STALENESS=0.2)
+    _, sub = _user()
+    token, other = _token(sub), _token(_user()[1])
+    authcache.authenticate_token(token)
+    authcache.authenticate_token(other)
+    time.sleep(0.25)
+    authcache.authenticate_token(other)  # the window is checked now
+    # As if stored by a request that read the mark just before a change, while the check
+    # was listing the entries: the check did not see it, and its mark is not the window's.
+    entry = authcache._local._data[authcache.token_key(token)]
+    entry.mark = "read-before-the-change"
+    calls = counting.calls
+    with CaptureQueriesContext(connection) as queries:
+        authcache.authenticate_token(token)
+    # Not served as it was: read again from the shared cache, with its generation.
+    assert (len(queries), counting.calls) == (0, calls + 1)
+    assert authcache._local._data[authcache.token_key(token)] is not entry
+
+
+def test_threads_waiting_for_a_check_use_its_result(
+    configure: Configure, counting: CountingCache
+) -> None:
+    configure(AUTH_MAX_STALENESS=0.5)
+    token = _token(_user()[1])
+    authcache.authenticate_token(token)
+    time.sleep(0.55)
+    results: list[Any] = []
+    with authcache._window_lock:  # a check under way in another thread
+        waiting = threading.Thread(
+            target=lambda: results.append(authcache.authenticate_token(token))
+        )
+        waiting.start()
+        time.sleep(0.2)  # it now waits for that check
+        authcache._check_window(app_settings())
+        calls = counting.calls
+    waiting.join()
+    assert counting.calls == calls  # no second check
+    assert results[0][1].sub == authcache._local._data[authcache.token_key(token)].claims.sub
 
 
 def test_stale_shared_entry_is_not_served() -> None:

@@ -8,15 +8,17 @@ after it was verified, and never past its ``exp``:
 2. the shared Django cache (``AUTH_CACHE``, Redis): a hit costs one round trip, no SQL.
 
 Invalidation uses a *generation* per Supabase user id in the shared cache, replaced after
-every committed save or delete of the user or its identity. An entry remembers the
-generation read *before* its user was loaded; a process-local entry re-reads the
-generation once it is older than ``AUTH_MAX_STALENESS`` seconds, so a change made in any
-process is seen by every process within that window. The key-set epoch of ``jwks`` is read
-in the same round trip and kept in the entry the same way: after ``jwks.purge()``, every
-entry verified before it is verified again, with the keys fetched anew, within that window.
-When the shared cache fails, requests verify and query instead (a warning is logged at most
-once a minute) and the local entries are still re-validated every window, against the
-database.
+every committed save or delete of the user or its identity, and then a *change mark*
+shared by all users, replaced by every invalidation. An entry remembers the generation and
+the mark read together, before its user was loaded. Once per ``AUTH_MAX_STALENESS`` seconds
+a process reads the mark and the key-set epoch of ``jwks`` (one round trip, however many
+tokens it holds); only when the mark moved does it read the generations of the users it
+holds (one more), and it drops the entries whose generation changed. So a change made in
+any process is seen by every process within that window. After ``jwks.purge()`` the epoch
+moves, and every entry verified before it is verified again, with the keys fetched anew,
+within the same window. When the shared cache fails, requests verify and query instead (a
+warning is logged at most once a minute) and the local entries are still re-validated
+every window, against the database.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ logger = logging.getLogger(__name__)
 #: After a shared-cache error, skip the shared cache for this many seconds.
 SHARED_RETRY_AFTER = 5.0
 _NO_GENERATION = "-"
+#: Replaced after every generation: a process that sees it move re-reads the generations.
+_CHANGES_KEY = "supahybrid:auth:changes"
+_NO_MARK = "-"
 
 
 @dataclasses.dataclass
@@ -79,6 +84,29 @@ class _Entry:
     verified_at: float  # when the token was verified, in whichever process
     checked_at: float  # when generation and epoch were last confirmed
     expires_at: float = 0.0  # never served after: min(exp, verified_at + AUTH_CACHE_TTL)
+    # The change mark read with the generation: while the shared mark is still this one,
+    # no invalidation has completed since, so a check of the mark confirms the entry.
+    mark: str | None = None
+    dropped: bool = False  # by a check, while a request may still hold it
+
+
+@dataclasses.dataclass(frozen=True)
+class _State:
+    """What one read of the shared cache said: a user's generation, the epoch, the mark."""
+
+    generation: str
+    epoch: str
+    mark: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Window:
+    """The last process-wide check: every entry held then was confirmed as of ``at``."""
+
+    conf: SupaHybridSettings  # the settings it was made under (their cache, their keys)
+    at: float  # when the mark and the epoch were read (before the read)
+    epoch: str
+    mark: str
 
 
 class _LRU:
@@ -100,9 +128,15 @@ class _LRU:
             while len(self._data) > size:
                 self._data.popitem(last=False)
 
-    def pop(self, key: str) -> None:
+    def discard(self, key: str, entry: _Entry) -> None:
+        """Remove ``entry`` (not a newer one stored under ``key`` meanwhile)."""
         with self._lock:
-            self._data.pop(key, None)
+            if self._data.get(key) is entry:
+                del self._data[key]
+
+    def items(self) -> list[tuple[str, _Entry]]:
+        with self._lock:
+            return list(self._data.items())
 
     def drop_sub(self, sub: uuid.UUID) -> None:
         with self._lock:
@@ -117,11 +151,15 @@ class _LRU:
 _local = _LRU()
 _shared_down_until = 0.0
 _fingerprint: tuple[SupaHybridSettings | None, str] = (None, "")
+_window: _Window | None = None
+_window_lock = threading.Lock()
 
 
 def clear_local() -> None:
     """Empty this process's cache (tests; the shared cache is left alone)."""
+    global _window
     _local.clear()
+    _window = None
 
 
 def forget_shared_outage() -> None:
@@ -173,52 +211,84 @@ def _shared(conf: SupaHybridSettings) -> Any:
     return strict_cache(caches[conf.AUTH_CACHE])
 
 
-def _read(
-    keys: list[str], conf: SupaHybridSettings
-) -> tuple[dict[str, Any], str | None] | tuple[None, None]:
-    """``keys`` and the key-set epoch in one round trip; ``(None, None)`` when unreachable."""
+def _read(keys: list[str], conf: SupaHybridSettings) -> tuple[dict[str, Any], str, str] | None:
+    """``keys``, the key-set epoch and the change mark, in one round trip.
+
+    ``None`` when the shared cache is unreachable (or not configured).
+    """
     cache = _shared(conf)
     if cache is None:
-        return None, None
+        return None
     try:
-        found: dict[str, Any] = cache.get_many([*keys, jwks.EPOCH_KEY])
+        found: dict[str, Any] = cache.get_many([*keys, jwks.EPOCH_KEY, _CHANGES_KEY])
     except Exception as exc:  # any cache client error: degrade, never fail the request
         _shared_failed(exc)
-        return None, None
+        return None
     epoch = found.get(jwks.EPOCH_KEY) or jwks.NO_EPOCH
     jwks.observe_epoch(epoch, conf)  # a purge reaches the keys with the cached tokens
-    return found, epoch
+    return found, epoch, found.get(_CHANGES_KEY) or _NO_MARK
 
 
-def _read_state(sub: uuid.UUID, conf: SupaHybridSettings) -> tuple[str | None, str | None]:
-    """The generation of ``sub`` and the key-set epoch; ``None`` for each when unknown."""
-    gen_key = _generation_key(sub)
-    found, epoch = _read([gen_key], conf)
-    if found is None:
-        return None, None
-    return found.get(gen_key) or _NO_GENERATION, epoch
+def _check_window(conf: SupaHybridSettings) -> _Window | None:
+    """Confirm or drop every local entry at once; ``None`` when the cache cannot tell.
+
+    One round trip for the mark and the epoch; a second, for the generations of the users
+    held here, only when the mark moved since an entry read it.
+    """
+    global _window
+    started = time.time()
+    read = _read([], conf)
+    if read is None:
+        return None
+    _, epoch, mark = read
+    stale, unsure = [], []
+    for key, entry in _local.items():
+        if entry.epoch != epoch:
+            stale.append((key, entry))
+        elif entry.mark != mark:
+            unsure.append((key, entry))
+    if unsure:
+        read = _read(sorted({_generation_key(entry.claims.sub) for _, entry in unsure}), conf)
+        for key, entry in unsure:
+            generation = None  # unreadable: nothing is confirmed
+            if read is not None:
+                generation = read[0].get(_generation_key(entry.claims.sub)) or _NO_GENERATION
+            if generation is not None and generation == entry.generation:
+                entry.mark = mark  # unchanged after the mark was read: valid as of ``started``
+            else:
+                stale.append((key, entry))
+    for key, entry in stale:
+        entry.dropped = True
+        _local.discard(key, entry)
+    _window = _Window(conf, started, epoch, mark)
+    return _window
 
 
-def _read_shared(
-    key: str, sub: str, conf: SupaHybridSettings
-) -> tuple[Any, str | None, str | None]:
-    """The shared entry under ``key``, the generation of ``sub`` and the key-set epoch."""
-    gen_key = _generation_key(sub)
-    found, epoch = _read([key, gen_key], conf)
-    if found is None:
-        return None, None, None
-    return found.get(key), found.get(gen_key) or _NO_GENERATION, epoch
+def _current_window(now: float, conf: SupaHybridSettings) -> _Window | None:
+    window = _window
+    if window is None or window.conf is not conf or now - window.at >= conf.AUTH_MAX_STALENESS:
+        with _window_lock:  # one check per process and window, not one per thread
+            window = _window
+            if (
+                window is None
+                or window.conf is not conf
+                or time.time() - window.at >= conf.AUTH_MAX_STALENESS
+            ):
+                window = _check_window(conf)
+    return window
 
 
-def _from_shared(value: Any, generation: str, epoch: str | None) -> _Entry | None:
+def _from_shared(value: Any, state: _State, now: float) -> _Entry | None:
     try:
         user, raw, entry_generation, entry_epoch, verified_at = value
-        if entry_generation != generation or entry_epoch != epoch:
+        if entry_generation != state.generation or entry_epoch != state.epoch:
             return None
         claims = SupabaseClaims.from_payload(raw)
-        return _Entry(user, claims, generation, epoch, float(verified_at), time.time())
+        entry = _Entry(user, claims, state.generation, state.epoch, float(verified_at), now)
     except (TypeError, ValueError, TokenError):  # an entry written by another version
         return None
+    entry.mark = state.mark
+    return entry
 
 
 def _expiry(entry: _Entry, conf: SupaHybridSettings) -> float:
@@ -269,14 +339,20 @@ def _local_hit(key: str, conf: SupaHybridSettings) -> _Entry | None:
     now = time.time()
     # Never past AUTH_CACHE_TTL since verification: the generation key outlives that, so
     # a change made while the entry sat unused cannot be missed either.
-    if now < entry.expires_at:
+    if now < entry.expires_at and not entry.dropped:
         if now - entry.checked_at < conf.AUTH_MAX_STALENESS:
             return entry
-        generation, epoch = _read_state(entry.claims.sub, conf)
-        if generation is not None and generation == entry.generation and epoch == entry.epoch:
-            entry.checked_at = now
+        # Confirmed by the window's check, or stored since with nothing changed. Otherwise
+        # (no shared cache, or stored while a change was under way, just as the check
+        # listed the entries) the token is verified and its user resolved again.
+        window = _current_window(now, conf)
+        if (
+            window is not None
+            and not entry.dropped
+            and (entry.mark, entry.epoch) == (window.mark, window.epoch)
+        ):
             return entry
-    _local.pop(key)
+    _local.discard(key, entry)
     return None
 
 
@@ -312,18 +388,28 @@ def authenticate_token(
         return _result(entry)
     sub = _sub_hint(token)
     started = time.time()
-    shared_value, generation, epoch = _read_shared(key, sub, conf) if sub else (None, None, None)
-    if shared_value is not None and generation is not None:
-        entry = _from_shared(shared_value, generation, epoch)
-        if entry is not None and _expiry(entry, conf) > started:
-            _store(key, entry, conf, shared=False)
-            metrics.incr(metrics.AUTH_CACHE_SHARED_HIT)
-            return _result(entry)
+    state = None
+    if sub is not None:
+        gen_key = _generation_key(sub)
+        read = _read([key, gen_key], conf)
+        if read is not None:
+            found, epoch, mark = read
+            state = _State(found.get(gen_key) or _NO_GENERATION, epoch, mark)
+            shared_value = found.get(key)
+            if shared_value is not None:
+                entry = _from_shared(shared_value, state, started)
+                if entry is not None and _expiry(entry, conf) > started:
+                    _store(key, entry, conf, shared=False)
+                    metrics.incr(metrics.AUTH_CACHE_SHARED_HIT)
+                    return _result(entry)
     metrics.incr(metrics.AUTH_CACHE_MISS)
-    # Generation and epoch are read before the user and the keys: a change that lands
-    # meanwhile leaves this entry with the older values, so it is dropped at its next check.
+    # Generation, epoch and mark are read before the user and the keys: a change that
+    # lands meanwhile leaves this entry with the older values, so it is dropped at its
+    # next check.
     claims = verify(token)
-    entry = _Entry(resolve(claims), claims, generation, epoch, started, started)
+    entry = _Entry(resolve(claims), claims, None, None, started, started)
+    if state is not None:
+        entry.generation, entry.epoch, entry.mark = state.generation, state.epoch, state.mark
     _store(key, entry, conf)
     return _result(entry)
 
@@ -339,12 +425,19 @@ def invalidate_sub(sub: uuid.UUID) -> None:
         return
     try:
         # Tried even while reads skip the shared cache: a missed invalidation costs more.
-        # The generation outlives every entry that may hold the previous one.
-        strict_cache(caches[conf.AUTH_CACHE]).set(
-            _generation_key(sub), uuid.uuid4().hex, timeout=conf.AUTH_CACHE_TTL + 60
-        )
+        _publish_change(sub, conf.AUTH_CACHE, conf)
     except Exception as exc:  # any cache client error: entries expire within the TTL
         _shared_failed(exc)
+
+
+def _publish_change(sub: uuid.UUID, alias: str, conf: SupaHybridSettings) -> None:
+    """Replace the generation of ``sub``, then the change mark, in cache ``alias``."""
+    cache = strict_cache(caches[alias])
+    # The generation outlives every entry that may hold the previous one.
+    cache.set(_generation_key(sub), uuid.uuid4().hex, timeout=conf.AUTH_CACHE_TTL + 60)
+    # Then the mark, never before: a process that sees the new mark and re-reads the
+    # generations must find the new one. No expiry: it must outlive every entry.
+    cache.set(_CHANGES_KEY, uuid.uuid4().hex, timeout=None)
 
 
 def _on_change(sender: type[Model], instance: Model, **kwargs: Any) -> None:
