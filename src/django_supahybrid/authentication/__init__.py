@@ -2,13 +2,13 @@
 
 Import after Django is set up (user resolution reads the identity model). The pieces:
 
-- :class:`SupabaseJWTAuthentication` and :class:`SupabaseAuthenticationMiddleware`
+- `SupabaseJWTAuthentication` and `SupabaseAuthenticationMiddleware`
   (``authenticators``): the DRF class and the plain-Django middleware;
-- :func:`verify_token` (``tokens``): signature and claims, HS256 or the project's JWKS;
+- `verify_token` (``tokens``): signature and claims, HS256 or the project's JWKS;
 - ``jwks``: the signing-key set (cache, single-flight refresh, purge);
 - ``token_cache``: the two-level token cache and the receivers that invalidate it;
-- :func:`resolve_user` (``users``): claims to a Django user, created on first sight;
-- :class:`SupabaseSessionAuthentication` (``revocation``): refuses logged-out sessions.
+- `resolve_user` (``users``): claims to a Django user, created on first sight;
+- `SupabaseSessionAuthentication` (``revocation``): refuses logged-out sessions.
 """
 
 from __future__ import annotations

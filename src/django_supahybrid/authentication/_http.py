@@ -81,7 +81,7 @@ def _read(response: http.client.HTTPResponse, max_bytes: int) -> bytes:
 def get(url: str, *, timeout: float, max_bytes: int, headers: dict[str, str]) -> bytes:
     """The body of ``GET url``, complete within ``timeout`` seconds and at most ``max_bytes``.
 
-    Raises :class:`FetchError` otherwise (HTTP error status, network error, too slow, too
+    Raises `FetchError` otherwise (HTTP error status, network error, too slow, too
     large, not an http(s) URL).
     """
     if urlsplit(url).scheme not in ("http", "https"):

@@ -1,8 +1,8 @@
 """Supabase access-token authentication for DRF views and for plain Django views.
 
-List :class:`SupabaseJWTAuthentication` first in
+List `SupabaseJWTAuthentication` first in
 ``REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]``. For plain Django views, add
-:class:`SupabaseAuthenticationMiddleware` after Django's ``AuthenticationMiddleware``: it
+`SupabaseAuthenticationMiddleware` after Django's ``AuthenticationMiddleware``: it
 sets ``request.user`` lazily from the same cached code path.
 """
 
@@ -40,7 +40,7 @@ def bearer_token(meta: Mapping[str, Any]) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header in ``meta``.
 
     ``None`` when there is no such header or it uses another scheme (so other
-    authentication classes can run); :class:`TokenError` (``malformed_header``) when the Bearer
+    authentication classes can run); `TokenError` (``malformed_header``) when the Bearer
     header has no token or more than one word.
     """
     header = meta.get("HTTP_AUTHORIZATION")
@@ -61,12 +61,12 @@ class SupabaseJWTAuthentication(BaseAuthentication):
     """DRF authentication with Supabase access tokens: verified, cached, rotation-aware.
 
     ``request.user`` is the Django user, ``request.auth`` a
-    :class:`~django_supahybrid.authentication.tokens.SupabaseClaims`. A refused token
+    `SupabaseClaims`. A refused token
     answers 401 with ``WWW-Authenticate: Bearer`` and a body
     ``{"detail": <message>, "code": <code>}``.
 
-    Each step can be overridden in a subclass: :meth:`get_raw_token` (where the token
-    comes from), :meth:`get_validated_token` (token to claims) and :meth:`get_user`
+    Each step can be overridden in a subclass: `get_raw_token` (where the token
+    comes from), `get_validated_token` (token to claims) and `get_user`
     (claims to user). The last two run only when the token is not cached; a subclass that
     overrides either gets cache entries of its own.
     """
@@ -113,7 +113,7 @@ class SupabaseJWTAuthentication(BaseAuthentication):
         """The access token of the request, ``None`` to leave the request to other classes.
 
         Reads ``Authorization: Bearer <token>``; raise
-        :class:`~django_supahybrid.authentication.tokens.TokenError` for a header that is
+        `TokenError` for a header that is
         this scheme's but malformed.
         """
         # The Django request's META directly: DRF's attribute proxy costs more than the rest.

@@ -11,10 +11,10 @@ A fetch ends within ``JWKS_FETCH_TIMEOUT`` seconds however slowly the endpoint a
 request holding usable keys never waits for another thread's fetch; one that needs a key
 the process lacks waits at most that long, then carries on with the keys there are.
 
-Revocation: :func:`purge` replaces the key-set *epoch* in the shared cache. Each process
+Revocation: `purge` replaces the key-set *epoch* in the shared cache. Each process
 re-reads the epoch at least every ``AUTH_MAX_STALENESS`` seconds while it verifies tokens,
 and the token cache reads it with every generation check and hands it to
-:func:`observe_epoch`; keys loaded under another epoch are dropped and fetched again, so a
+`observe_epoch`; keys loaded under another epoch are dropped and fetched again, so a
 purged key stops verifying in every process within that window.
 """
 
@@ -57,7 +57,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: The shared-cache key of the key-set epoch, replaced by every :func:`purge`.
+#: The shared-cache key of the key-set epoch, replaced by every `purge()`.
 EPOCH_KEY = "supahybrid:jwks:epoch"
 #: The epoch before any purge (no key in the shared cache).
 NO_EPOCH = "-"
@@ -363,7 +363,7 @@ def status() -> KeySnapshot | None:
 
 
 def refresh() -> KeySnapshot:
-    """Fetch the JWKS now, store it in the shared cache; raise :class:`JWKSError` on failure."""
+    """Fetch the JWKS now, store it in the shared cache; raise `JWKSError` on failure."""
     conf = app_settings()
     url = jwks_url(conf)
     if url is None:
@@ -389,7 +389,7 @@ def purge() -> None:
 
     A new epoch goes to the shared cache and the shared copy of the keys is deleted; every
     process then drops its keys and the tokens it verified before, within
-    ``AUTH_MAX_STALENESS`` seconds. Raises :class:`JWKSError` when the shared cache cannot
+    ``AUTH_MAX_STALENESS`` seconds. Raises `JWKSError` when the shared cache cannot
     be written, since other processes would then keep their keys.
     """
     conf = app_settings()

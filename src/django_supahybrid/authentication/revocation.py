@@ -2,7 +2,7 @@
 
 A signature check cannot see a logout: a token stays valid until ``exp``. Supabase keeps
 sessions in ``auth.sessions`` in the project database, which Django usually shares, so
-:class:`SupabaseSessionAuthentication` looks the ``session_id`` up there (the answer is
+`SupabaseSessionAuthentication` looks the ``session_id`` up there (the answer is
 cached for ``SESSION_CHECK_TTL`` seconds). Use it on the views where an hour of a stolen
 token matters: payments, account deletion, role changes.
 """
@@ -130,7 +130,7 @@ def _query(claims: SupabaseClaims, using: str) -> bool:
 def session_is_active(claims: SupabaseClaims) -> bool:
     """Whether the session of ``claims`` still exists and has not expired.
 
-    Raises :class:`SessionCheckUnavailable` when ``auth.sessions`` cannot be read.
+    Raises `SessionCheckUnavailable` when ``auth.sessions`` cannot be read.
     """
     if claims.session_id is None:
         return False
@@ -155,7 +155,7 @@ def session_is_active(claims: SupabaseClaims) -> bool:
 
 
 class SupabaseSessionAuthentication(SupabaseJWTAuthentication):
-    """:class:`SupabaseJWTAuthentication` that also refuses tokens of ended sessions.
+    """`SupabaseJWTAuthentication` that also refuses tokens of ended sessions.
 
     A signed-out or revoked session answers 401 with the code ``session_revoked``, within
     ``SESSION_CHECK_TTL`` seconds; one extra query per session and TTL.

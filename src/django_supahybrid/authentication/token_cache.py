@@ -377,7 +377,7 @@ def authenticate_token(
 
     On a miss, ``verify`` turns the token into claims and ``resolve`` the claims into a
     user; their results are cached under ``namespace``. Raises
-    :class:`~django_supahybrid.authentication.tokens.TokenError` when the token or its user
+    `TokenError` when the token or its user
     is refused.
     """
     conf = app_settings()

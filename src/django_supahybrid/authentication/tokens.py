@@ -291,7 +291,7 @@ def _check_claims(claims: SupabaseClaims, conf: SupaHybridSettings) -> None:
 def verify_token(token: str) -> SupabaseClaims:
     """Verify a Supabase access token's signature and claims; return its claims.
 
-    Raises :class:`TokenError` with a specific ``code`` when the token is refused.
+    Raises `TokenError` with a specific ``code`` when the token is refused.
     """
     conf = app_settings()
     header, payload = _split(token)

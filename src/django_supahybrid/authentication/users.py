@@ -84,7 +84,7 @@ def _create(claims: SupabaseClaims, field: str | None) -> AbstractBaseUser:
 def resolve_user(claims: SupabaseClaims) -> AbstractBaseUser:
     """The active Django user for verified ``claims``; create it on first sight if enabled.
 
-    At most one SQL query when the user exists. Raises :class:`TokenError` with
+    At most one SQL query when the user exists. Raises `TokenError` with
     ``unknown_user`` (creation off, or the id kept on a related row, such as a profile,
     that only the project knows how to create) or ``user_inactive``.
     """

@@ -2,21 +2,23 @@
 
 Use them in a project's own migrations, after the one that creates the table. The model
 is named as in Django's own operations (``"note"``, in the migration's app) or, for
-another app's model, as ``"app_label.ModelName"``::
+another app's model, as ``"app_label.ModelName"``:
 
-    from django_supahybrid.realtime.operations import (
-        AddToRealtimePublication, EnableRealtimeRLS, Identity, Membership,
-    )
+```python
+from django_supahybrid.realtime.operations import (
+    AddToRealtimePublication, EnableRealtimeRLS, Identity, Membership,
+)
 
-    class Migration(migrations.Migration):
-        dependencies = [("notes", "0001_initial"), ("django_supahybrid", "0001_initial")]
-        operations = [
-            EnableRealtimeRLS(
-                "note", user_field="recipient", organization_field="organization",
-                membership=Membership("accounts.Membership"),
-            ),
-            AddToRealtimePublication("note"),  # refused while the table has RLS off
-        ]
+class Migration(migrations.Migration):
+    dependencies = [("notes", "0001_initial"), ("django_supahybrid", "0001_initial")]
+    operations = [
+        EnableRealtimeRLS(
+            "note", user_field="recipient", organization_field="organization",
+            membership=Membership("accounts.Membership"),
+        ),
+        AddToRealtimePublication("note"),  # refused while the table has RLS off
+    ]
+```
 
 They do nothing on a database other than PostgreSQL, and like Django's own operations
 they ask the database routers (``allow_migrate``) first. Any model named (identity,
@@ -206,7 +208,7 @@ class AddToRealtimePublication(_TableOperation):
 
     Where Supabase's API roles exist it refuses a table with row level security off,
     whose every row Realtime would stream to every subscriber: run
-    :class:`EnableRealtimeRLS` on it first, or pass ``allow_open_table=True`` to publish
+    `EnableRealtimeRLS` on it first, or pass ``allow_open_table=True`` to publish
     it open on purpose.
     """
 
@@ -318,7 +320,7 @@ class EnableRealtimeRLS(_TableOperation):
     model without ``user_field``) to the members of its ``organization_field``. Users are
     matched through ``identity`` (Django user id -> ``auth.uid()``), organizations through
     ``membership``. The default identity and ``Membership()`` are the tenant wall's own
-    (:class:`~django_supahybrid.tenancy.operations.EnableTenantRLS`): the policies call
+    (`EnableTenantRLS`): the policies call
     its ``SECURITY DEFINER`` functions ``supahybrid.user_ids()`` and
     ``supahybrid.organization_ids()``, created here too, and need ``SELECT`` on the table
     alone, never on the identity or membership tables. Every policy compares

@@ -1,28 +1,30 @@
 """Migration operations that put a model's rows behind the tenant wall, reversibly.
 
-Use them in a project's own migrations, after the one that creates the table::
+Use them in a project's own migrations, after the one that creates the table:
 
-    from django.conf import settings
-    from django.db import migrations
-    from django_supahybrid.tenancy.operations import EnableTenantRLS, GrantRequestRole
+```python
+from django.conf import settings
+from django.db import migrations
+from django_supahybrid.tenancy.operations import EnableTenantRLS, GrantRequestRole
 
-    class Migration(migrations.Migration):
-        dependencies = [
-            ("campaigns", "0001_initial"),
-            ("accounts", "0001_initial"),  # the membership model
-            ("django_supahybrid", "0001_initial"),  # the identity model
-            migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ]
-        operations = [
-            EnableTenantRLS("campaign"),
-            EnableTenantRLS("voterinteraction", data_api_writes=False),
-            GrantRequestRole("constituency"),  # shared reference rows
-        ]
+class Migration(migrations.Migration):
+    dependencies = [
+        ("campaigns", "0001_initial"),
+        ("accounts", "0001_initial"),  # the membership model
+        ("django_supahybrid", "0001_initial"),  # the identity model
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+    operations = [
+        EnableTenantRLS("campaign"),
+        EnableTenantRLS("voterinteraction", data_api_writes=False),
+        GrantRequestRole("constituency"),  # shared reference rows
+    ]
+```
 
 The model is named as in Django's own operations (``"campaign"``, in the migration's app)
 or as ``"app_label.ModelName"``. They run only on PostgreSQL databases shaped like
 Supabase's (the ``authenticated`` role and ``auth.uid()`` exist; see
-:func:`django_supahybrid.testing.supabase.install_supabase_test_schema` for tests), do
+`django_supahybrid.testing.supabase.install_supabase_test_schema` for tests), do
 nothing elsewhere, and respect database routers.
 """
 
@@ -209,7 +211,7 @@ class EnableTenantRLS(_WallOperation):
       ``data_api_writes=True`` ``INSERT``/``UPDATE``/``DELETE`` policies inside them;
       without it the Data API cannot write a row;
     - for the request role ``supahybrid_request`` (Django's requests under the wall,
-      :mod:`django_supahybrid.tenancy.wall`): one policy for every command, ``USING`` and
+      `django_supahybrid.tenancy.wall`): one policy for every command, ``USING`` and
       ``WITH CHECK`` the same predicate, so a row can neither be read nor written, nor
       moved, outside the caller's organizations.
 
@@ -368,7 +370,7 @@ class GrantRequestRole(_WallOperation):
     and ``DELETE``) on the table to the request role, with a policy for that role only, so
     the rows stay readable by Django under the wall when the table has row level security
     on (as after the Data API lock-down). ``authenticated`` gains nothing. Refused on a
-    table that :class:`EnableTenantRLS` put behind the wall.
+    table that `EnableTenantRLS` put behind the wall.
 
     Reversed, it drops the policy and revokes the grants.
     """

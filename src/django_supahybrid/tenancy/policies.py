@@ -12,7 +12,7 @@ identity are read with the migrating role's rights, so neither ``authenticated``
 request role needs (or gets) any access to the user, identity or membership tables. Both
 compare ``(SELECT auth.uid())``, Supabase's own helper, evaluated once per statement.
 
-:mod:`django_supahybrid.tenancy.operations` runs this SQL in migrations.
+`django_supahybrid.tenancy.operations` runs this SQL in migrations.
 """
 
 # DDL takes no bind parameters: every identifier goes through quote_name() and every

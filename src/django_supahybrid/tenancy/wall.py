@@ -4,17 +4,17 @@ Under the wall the request's queries run in one transaction whose first statemen
 all transaction-local (``set_config(..., true)``, that is ``SET LOCAL``):
 
 - ``role`` to the request role ``supahybrid_request`` (no ``BYPASSRLS``), so the row
-  level security policies of :class:`~django_supahybrid.tenancy.operations.EnableTenantRLS`
+  level security policies of `EnableTenantRLS`
   apply to Django's queries too;
 - ``request.jwt.claims`` (and ``request.jwt.claim.sub``, ``request.jwt.claim.role``) to
   the request's verified claims, which ``auth.uid()`` reads.
 
 Nothing outlives the transaction, so a pooled connection (PgBouncer or Supavisor in
 transaction mode included) carries nothing to the next request. Opt in per view with
-:class:`TenantWallMixin` (DRF) or per project with :class:`TenantWallMiddleware`; requests
+`TenantWallMixin` (DRF) or per project with `TenantWallMiddleware`; requests
 without a Supabase access token, authentication itself, the admin and management
 commands run as before. Like the migration operations, the mixin and the middleware do
-nothing on a database that is not shaped like Supabase's (:func:`supabase_shaped`), so
+nothing on a database that is not shaped like Supabase's (`supabase_shaped`), so
 one codebase runs on a plain PostgreSQL in development. See the scoping guide.
 """
 
@@ -102,7 +102,7 @@ def supabase_shaped(using: str = DEFAULT_DB_ALIAS) -> bool:
 
     True where the ``authenticated`` role and ``auth.uid()`` exist, the test the
     migration operations make before creating anything. Asked once per database and
-    process; :func:`forget_supabase_shape` asks again.
+    process; `forget_supabase_shape` asks again.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -117,7 +117,7 @@ def supabase_shaped(using: str = DEFAULT_DB_ALIAS) -> bool:
 
 
 def forget_supabase_shape() -> None:
-    """Forget what :func:`supabase_shaped` found (after installing Supabase's schema)."""
+    """Forget what `supabase_shaped` found (after installing Supabase's schema)."""
     with _shapes_lock:
         _shapes.clear()
 
@@ -137,8 +137,8 @@ def translate_error(exc: BaseException) -> Exception | None:
     """What a database error under the wall means, or ``None`` when it is another error.
 
     A row written outside the caller's organizations is a
-    :class:`~rest_framework.exceptions.PermissionDenied` (403); a table or role the
-    request role cannot use is a :class:`TenantWallError` naming the fix.
+    `PermissionDenied` (403); a table or role the
+    request role cannot use is a `TenantWallError` naming the fix.
     """
     cause = exc.__cause__ if isinstance(exc, DatabaseError) else None
     code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
@@ -178,7 +178,7 @@ def tenant_wall(
     database for the organizations, as the policies do). Nested in the same claims, it is
     a no-op; inside an outer transaction it is a savepoint, and the previous role and
     claims come back when it ends. Database errors that mean a missing policy or grant
-    are raised as :class:`TenantWallError`.
+    are raised as `TenantWallError`.
     """
     raw = _raw(claims)
     sub = str(raw.get("sub") or "")
@@ -224,11 +224,11 @@ class TenantWallMixin:
     """Run a DRF view's database work under the tenant wall.
 
     Requests authenticated with a Supabase access token (``request.auth`` is a
-    :class:`~django_supahybrid.authentication.tokens.SupabaseClaims`) enter the wall after
+    `SupabaseClaims`) enter the wall after
     authentication, permissions and throttling, and leave it when the response is ready:
     committed for a success or redirect, rolled back for an error (status 400 and up).
     Other requests run as before, and so does every request on a database not shaped like
-    Supabase's (:func:`supabase_shaped`). ``tenant_wall_database`` names the database
+    Supabase's (`supabase_shaped`). ``tenant_wall_database`` names the database
     alias (default: ``SUPAHYBRID["TENANT_WALL_DATABASE"]``).
     """
 
@@ -269,7 +269,7 @@ class TenantWallMiddleware:
     The token is checked (through the token cache) before the wall is entered, so
     authentication never runs as the request role; requests without a Bearer token, or
     with a refused one, pass through untouched (the view answers 401 as usual), as does
-    every request on a database not shaped like Supabase's (:func:`supabase_shaped`). The
+    every request on a database not shaped like Supabase's (`supabase_shaped`). The
     transaction commits for a status below 400 and rolls back otherwise. List it after
     Django's ``AuthenticationMiddleware``.
     """
@@ -292,7 +292,7 @@ class TenantWallMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
-        """Raise what a database error under the wall means (see :func:`translate_error`)."""
+        """Raise what a database error under the wall means (see `translate_error`)."""
         if active_wall(_wall_database()) is None:
             return
         translated = translate_error(exception)
