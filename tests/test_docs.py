@@ -305,7 +305,7 @@ def _dotted_paths(value: Any) -> list[str]:
     return []
 
 
-def _validate_setting(name: str, value: Any) -> None:
+def _assert_valid_setting(name: str, value: Any) -> None:
     from django.test import override_settings
 
     from django_supahybrid.conf import app_settings
@@ -341,7 +341,7 @@ def test_settings_snippet_runs_and_is_valid(
     exec(compile(snippet.code, snippet.id, "exec"), namespace)  # noqa: S102
     for name in _assigned(ast.parse(snippet.code)):
         if name.isupper():
-            _validate_setting(name, namespace[name])
+            _assert_valid_setting(name, namespace[name])
 
 
 # --- code snippets, run in a child process ---------------------------------------------

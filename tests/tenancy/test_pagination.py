@@ -286,7 +286,7 @@ def _read(row: Any) -> Any:
     return row if isinstance(row, dict) else row.pk
 
 
-def _same_pages(queryset: Any, pages: range, deferred: bool, size: int = 7) -> None:
+def _assert_same_pages(queryset: Any, pages: range, deferred: bool, size: int = 7) -> None:
     """Every page equals the plain ``OFFSET`` page, in as many queries; deferred or not."""
     for number in pages:
         rows, sql = _page(queryset, number, size=size)
@@ -319,7 +319,7 @@ def test_deferred_join_gives_the_plain_rows_in_as_many_queries(
         .prefetch_related("tags")
         .order_by(*ordering)
     )
-    _same_pages(queryset, range(1, 8), deferred=True)
+    _assert_same_pages(queryset, range(1, 8), deferred=True)
 
 
 def test_deferred_join_keeps_annotations_only_and_values(
@@ -327,12 +327,12 @@ def test_deferred_join_keeps_annotations_only_and_values(
 ) -> None:
     settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
     annotated = Campaign.objects.annotate(lowered=Lower("name")).order_by("-lowered")
-    _same_pages(annotated.only("name", "organization"), range(1, 8), deferred=True)
+    _assert_same_pages(annotated.only("name", "organization"), range(1, 8), deferred=True)
     rows, _ = _page(annotated, 3)
     assert [r[0] for r in rows] == list(annotated.values_list("pk", flat=True)[14:21])
-    _same_pages(Campaign.objects.order_by("id").values("id", "name"), range(2, 4), True)
+    _assert_same_pages(Campaign.objects.order_by("id").values("id", "name"), range(2, 4), True)
     users = User.objects.order_by("-scoping_profile__role", "id")
-    _same_pages(users, range(2, 3), deferred=True, size=2)
+    _assert_same_pages(users, range(2, 3), deferred=True, size=2)
 
 
 @pytest.mark.parametrize(
@@ -354,17 +354,17 @@ def test_deferred_join_is_not_used_where_rows_could_repeat(
     campaigns: list[Campaign], settings: SettingsWrapper, make: Any
 ) -> None:
     settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 0}
-    _same_pages(make(), range(2, 4), deferred=False)
+    _assert_same_pages(make(), range(2, 4), deferred=False)
 
 
 def test_deferred_join_threshold(campaigns: list[Campaign], settings: SettingsWrapper) -> None:
     queryset = Campaign.objects.order_by("id")
-    _same_pages(queryset, range(1, 8), deferred=False)  # the default: from 10,000 rows deep
+    _assert_same_pages(queryset, range(1, 8), deferred=False)  # the default: from 10,000 rows deep
     settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": 14}
     assert not _DEFERRED.search(_page(queryset, 2)[1][0])  # 7 rows deep
     assert _DEFERRED.search(_page(queryset, 3)[1][0])  # 14 rows deep
     settings.SUPAHYBRID = {"PAGINATION_DEFERRED_JOIN_OFFSET": None}
-    _same_pages(queryset, range(1, 8), deferred=False)
+    _assert_same_pages(queryset, range(1, 8), deferred=False)
 
 
 def test_deferred_join_skips_lists_and_unordered_querysets(
