@@ -101,10 +101,14 @@ def gunicorn(
     threads: int = 1,
     env: dict[str, str] | None = None,
     log: IO[bytes] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[str]:
     """Run gunicorn on a loopback port; yield its base URL; stop it afterwards.
 
-    ``log``, when given, receives the server's output (its error log included).
+    ``log``, when given, receives the server's output (its error log included). ``cwd``
+    (default: the example project) comes first on the workers' import path: the
+    repository's root for settings that install the library's test app, whose ``tests``
+    package the example's own would hide.
     """
     port = free_port()
     # The caller's PYTHONPATH stays after ours: a checkout's src/ it names keeps winning
@@ -124,7 +128,7 @@ def gunicorn(
         "--log-level", "warning", "--backlog", "2048",
     ]  # fmt: skip
     output = {"stdout": log, "stderr": subprocess.STDOUT} if log is not None else {}
-    proc = subprocess.Popen(cmd, cwd=EXAMPLE, env=full_env, **output)  # type: ignore[call-overload]
+    proc = subprocess.Popen(cmd, cwd=cwd or EXAMPLE, env=full_env, **output)  # type: ignore[call-overload]
     base = f"http://127.0.0.1:{port}"
     _masters[base] = proc.pid
     try:

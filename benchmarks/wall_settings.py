@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.settings import *  # noqa: F403
-from benchmarks.settings import INSTALLED_APPS, SUPAHYBRID
+from benchmarks.settings import DATABASES, INSTALLED_APPS, MIDDLEWARE, SUPAHYBRID
 
 BENCH_JWT_SECRET = "benchmark-only-jwt-secret-with-more-than-32-characters"  # noqa: S105
 
@@ -16,3 +16,9 @@ SUPAHYBRID = {
     "JWKS_URL": False,
     "ORGANIZATION_LOOKUP": "scoping_memberships__organization",
 }
+
+# The wall comes from the views' mixin only, so each case says whether it is walled.
+MIDDLEWARE = [m for m in MIDDLEWARE if not m.endswith(".TenantWallMiddleware")]
+# One transaction per request, as most projects that use the wall would run; the
+# autocommit cases are exempt from it (benchmarks.wall_urls).
+DATABASES = {"default": {**DATABASES["default"], "ATOMIC_REQUESTS": True}}

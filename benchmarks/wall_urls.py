@@ -1,4 +1,5 @@
-"""One scoped campaign list, with and without the tenant wall, in and out of a transaction."""
+"""One scoped campaign list, with and without the tenant wall, in autocommit and under
+``ATOMIC_REQUESTS``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
+from benchmarks.urls import AllowAnyView
 from django_supahybrid.authentication import SupabaseJWTAuthentication
 from django_supahybrid.mixins import OrganizationScopedMixin
 from django_supahybrid.pagination import StandardPagination
@@ -33,15 +35,16 @@ class WalledCampaigns(TenantWallMixin, Campaigns):
     pass
 
 
-def _atomic(view: Any) -> Any:
-    """The view inside one transaction, as ``ATOMIC_REQUESTS = True`` runs it."""
-    return transaction.atomic(view)
+def _autocommit(view: Any) -> Any:
+    """The view exempt from ``ATOMIC_REQUESTS``: each query commits on its own."""
+    return transaction.non_atomic_requests(view)
 
 
 urlpatterns = [
-    path("bench/wall/campaigns/", Campaigns.as_view()),
-    path("bench/wall/campaigns-walled/", WalledCampaigns.as_view()),
-    path("bench/wall/atomic/campaigns/", _atomic(Campaigns.as_view())),
-    path("bench/wall/atomic/campaigns-walled/", _atomic(WalledCampaigns.as_view())),
+    path("bench/allowany/", _autocommit(AllowAnyView.as_view())),  # touches no database
+    path("bench/wall/campaigns/", _autocommit(Campaigns.as_view())),
+    path("bench/wall/campaigns-walled/", _autocommit(WalledCampaigns.as_view())),
+    path("bench/wall/atomic/campaigns/", Campaigns.as_view()),
+    path("bench/wall/atomic/campaigns-walled/", WalledCampaigns.as_view()),
     path("", include("benchmarks.urls")),
 ]

@@ -60,6 +60,17 @@ def test_last_on_commit_sees_the_last_callback_and_its_savepoints() -> None:
     assert _compat.last_on_commit(connection) is None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_atomic_depth_counts_the_open_blocks() -> None:
+    assert _compat.atomic_depth(connection) == 0
+    with transaction.atomic():
+        assert _compat.atomic_depth(connection) == 1
+        with transaction.atomic(), transaction.atomic(savepoint=False):
+            assert _compat.atomic_depth(connection) == 3
+        assert _compat.atomic_depth(connection) == 1
+    assert _compat.atomic_depth(connection) == 0
+
+
 def test_native_pools_reads_the_class_attribute_without_opening_a_pool() -> None:
     from django.db.backends.postgresql.base import DatabaseWrapper
 

@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 
 __all__ = [
+    "atomic_depth",
     "cache_error_name",
     "django_request",
     "last_on_commit",
@@ -65,6 +66,15 @@ def last_on_commit(connection: BaseDatabaseWrapper) -> tuple[set[str], Callable[
         return None
     entry = connection.run_on_commit[-1]
     return set(entry[0]), entry[1]
+
+
+def atomic_depth(connection: BaseDatabaseWrapper) -> int:
+    """How many ``atomic`` blocks are open on ``connection`` (0 in autocommit).
+
+    Private API: ``BaseDatabaseWrapper.atomic_blocks``, the stack of open ``Atomic``
+    objects, checked with Django 5.2, 6.0 and 6.1.
+    """
+    return len(connection.atomic_blocks)
 
 
 def native_pools() -> dict[str, Any]:

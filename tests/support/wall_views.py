@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.urls import path
 from rest_framework import generics, serializers, viewsets
 from rest_framework.exceptions import ValidationError
@@ -23,10 +23,8 @@ from tests.testapp.models import Campaign, Constituency, Notification, VoterInte
 AUTH = [SupabaseJWTAuthentication]
 
 
-class WalledCampaignViewSet(
-    TenantWallMixin, OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]
-):
-    """The scoped view, under the wall too."""
+class UnwalledCampaignViewSet(OrganizationScopedMixin, viewsets.ModelViewSet[Campaign]):
+    """The scoped view."""
 
     authentication_classes = AUTH
     queryset = Campaign.objects.order_by("id")
@@ -35,6 +33,10 @@ class WalledCampaignViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         super().perform_create(serializer, created_by=self.request.user)
+
+
+class WalledCampaignViewSet(TenantWallMixin, UnwalledCampaignViewSet):
+    """The scoped view, under the wall too."""
 
 
 class PlainCampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -153,6 +155,7 @@ class WriteThenFail(TenantWallMixin, UnwalledWriteThenFail):
 
 router = SimpleRouter()
 router.register("campaigns", WalledCampaignViewSet, basename="wall-campaign")
+router.register("unwalled-campaigns", UnwalledCampaignViewSet, basename="wall-unwalled-campaign")
 router.register("forgetful", ForgetfulCampaigns, basename="wall-forgetful")
 router.register("unwalled", UnwalledForgetfulCampaigns, basename="wall-unwalled")
 router.register("raw", RawCampaigns, basename="wall-raw")
@@ -165,6 +168,7 @@ urlpatterns = [
     path("constituencies/", Constituencies.as_view()),
     path("unwalled-constituencies/", UnwalledConstituencies.as_view()),
     path("whoami/", WhoAmI.as_view()),
+    path("whoami-non-atomic/", transaction.non_atomic_requests(WhoAmI.as_view())),
     path("whoami-other/", WhoAmIOnOther.as_view()),
     path("write-then-fail/", WriteThenFail.as_view()),
     path("unwalled-write-then-fail/", UnwalledWriteThenFail.as_view()),

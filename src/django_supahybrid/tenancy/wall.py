@@ -38,6 +38,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from django_supahybrid._compat import atomic_depth
 from django_supahybrid.authentication.authenticators import authenticate_request
 from django_supahybrid.authentication.tokens import SupabaseClaims
 from django_supahybrid.conf import app_settings
@@ -68,7 +69,9 @@ _ENTER = (
     + ", ".join(f"set_config('{name}', %s, true)" for name in _SETTINGS)
     + " FROM previous"
 )
-_RESTORE = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in _SETTINGS)
+# Sets role and claims without reading anything: the restore, and the whole of the wall
+# when it joins a transaction that ends with it.
+_SET = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in _SETTINGS)
 
 _TABLE_DENIED = re.compile(r'permission denied for (?:table|relation|view) "?([^"\s]+)"?')
 _ROLE_DENIED = re.compile(r"permission denied to set role|role .* does not exist")
@@ -171,6 +174,7 @@ def tenant_wall(
     *,
     user: Any = None,
     using: str = DEFAULT_DB_ALIAS,
+    join_transaction: bool = False,
 ) -> Iterator[WallState]:
     """Run the block in a transaction under the wall, with these verified claims.
 
@@ -179,6 +183,11 @@ def tenant_wall(
     a no-op; inside an outer transaction it is a savepoint, and the previous role and
     claims come back when it ends. Database errors that mean a missing policy or grant
     are raised as `TenantWallError`.
+
+    ``join_transaction=True`` is for a block that is the rest of the transaction it runs
+    in, as a view is under ``ATOMIC_REQUESTS``: the wall then joins that transaction with
+    its one statement, no savepoint and no restore, and role and claims last until the
+    transaction ends. Outside a transaction it starts one, as without it.
     """
     raw = _raw(claims)
     sub = str(raw.get("sub") or "")
@@ -191,29 +200,60 @@ def tenant_wall(
             )
         yield current
         return
+    values = [REQUEST_ROLE, json.dumps(raw), sub, str(raw.get("role") or "")]
+    state = WallState(sub=sub, user_pk=getattr(user, "pk", None))
+    if join_transaction and connection.in_atomic_block:
+        _execute(connection, _SET, values)
+        with _entered(connection, state):
+            yield state
+        return
     nested = connection.in_atomic_block
     with transaction.atomic(using=using):
-        values = [REQUEST_ROLE, json.dumps(raw), sub, str(raw.get("role") or "")]
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(_ENTER, values)
-                previous = list(cursor.fetchone()[: len(_SETTINGS)])
-        except DatabaseError as exc:
-            raise (translate_error(exc) or exc) from exc
-        state = WallState(sub=sub, user_pk=getattr(user, "pk", None))
-        setattr(connection, _ATTR, state)
-        try:
+        row = _execute(connection, _ENTER, values)
+        with _entered(connection, state):
             yield state
             if nested and not connection.needs_rollback:
-                with connection.cursor() as cursor:
-                    cursor.execute(_RESTORE, previous)
-        except DatabaseError as exc:
-            translated = translate_error(exc)
-            if isinstance(translated, TenantWallError):
-                raise translated from exc
-            raise
-        finally:
-            setattr(connection, _ATTR, None)
+                _execute(connection, _SET, list(row[: len(_SETTINGS)]))
+
+
+def _execute(connection: Any, sql: str, params: list[str]) -> Any:
+    """Run one of the wall's own statements; its row."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except DatabaseError as exc:
+        raise (translate_error(exc) or exc) from exc
+
+
+@contextlib.contextmanager
+def _entered(connection: Any, state: WallState) -> Iterator[None]:
+    """Mark the connection as under the wall for the block; name the wall's errors."""
+    setattr(connection, _ATTR, state)
+    try:
+        yield
+    except DatabaseError as exc:
+        translated = translate_error(exc)
+        if isinstance(translated, TenantWallError):
+            raise translated from exc
+        raise
+    finally:
+        setattr(connection, _ATTR, None)
+
+
+def _joins_request_transaction(request: Request, using: str) -> bool:
+    """Whether the view runs in a transaction of its own that ends with it.
+
+    That is ``ATOMIC_REQUESTS`` on ``using``, a view not exempted from it, and that
+    request transaction the only block open, so no middleware's transaction outlives it.
+    """
+    connection = connections[using]
+    if not connection.settings_dict.get("ATOMIC_REQUESTS") or not connection.in_atomic_block:
+        return False
+    view = getattr(getattr(request, "resolver_match", None), "func", None)
+    if view is None or using in getattr(view, "_non_atomic_requests", ()):
+        return False
+    return atomic_depth(connection) == 1
 
 
 def _wall_database() -> str:
@@ -230,6 +270,10 @@ class TenantWallMixin:
     Other requests run as before, and so does every request on a database not shaped like
     Supabase's (`supabase_shaped`). ``tenant_wall_database`` names the database
     alias (default: ``SUPAHYBRID["TENANT_WALL_DATABASE"]``).
+
+    With ``ATOMIC_REQUESTS`` on that database the view already runs in a transaction that
+    ends with it, and the wall joins it: one statement per request, the whole cost. In
+    autocommit the wall opens the transaction itself (``BEGIN`` and ``COMMIT`` too).
     """
 
     tenant_wall_database: str | None = None
@@ -251,8 +295,9 @@ class TenantWallMixin:
             return
         using = self.tenant_wall_database or _wall_database()
         if supabase_shaped(using):
+            join = _joins_request_transaction(request, using)
             self._tenant_wall_exits.enter_context(
-                tenant_wall(claims, user=request.user, using=using)
+                tenant_wall(claims, user=request.user, using=using, join_transaction=join)
             )
             self._tenant_wall_using = using
 
