@@ -113,7 +113,7 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
             raise NotFound(_("Page %(page)d is past the end of the results.") % {"page": number})
         self._number, self._size = number, size
         self._has_next = len(rows) > size
-        self._count, self._estimated = self._count_rows(queryset)
+        self._count, self._estimated = self._count_rows(queryset, offset + len(rows))
         return rows[:size]
 
     def _window(self, queryset: Any, offset: int, limit: int) -> list[Any]:
@@ -151,19 +151,28 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
             raise ValidationError({self.page_query_param: [_("Expected a whole number from 1.")]})
         return number
 
-    def _count_rows(self, queryset: Any) -> tuple[int, bool]:
+    def _count_rows(self, queryset: Any, seen: int) -> tuple[int, bool]:
+        """``(count, is_estimate)``; ``seen`` rows up to the end of the fetched window exist.
+
+        The page's own query already tells what a count query would: on the last page
+        (no row after it) the count is ``seen``, exact; when ``seen`` is above the exact
+        limit, counting up to the limit would only say "more", so that query is skipped.
+        """
         limit = self.exact_count_limit
         if limit is None:
             limit = app_settings().PAGINATION_EXACT_COUNT_LIMIT
         strategy = self.large_count or app_settings().PAGINATION_LARGE_COUNT
         if not isinstance(queryset, models.QuerySet):
             return len(queryset), False
+        if not self._has_next:
+            return seen, False
         plain = queryset.order_by()
-        capped = plain[: limit + 1].count()
-        if capped <= limit:
-            return capped, False
+        if seen <= limit:
+            capped = plain[: limit + 1].count()
+            if capped <= limit:
+                return capped, False
         if strategy == "estimate" and connections[plain.db].vendor == "postgresql":
-            return max(_planner_estimate(plain), limit + 1), True
+            return max(_planner_estimate(plain), limit + 1, seen), True
         return limit, True
 
     def get_paginated_response(self, data: Any) -> Response:

@@ -168,8 +168,59 @@ def test_a_list_is_counted_by_its_length(tags: list[Tag]) -> None:
 
 def test_two_queries_per_page_whatever_the_depth(tags: list[Tag]) -> None:
     client = APIClient()
-    for page in (1, 2, 3):
+    for page in (1, 2):
         assert len(count_queries(lambda p=page: client.get(f"/scoping/tags/?page={p}"))) == 2
+
+
+def test_the_last_page_counts_without_a_query(tags: list[Tag]) -> None:
+    # No row after the page: the rows before it and on it are the count, exact.
+    client = APIClient()
+    for url, count in (("/scoping/tags/?page=3", 45), ("/scoping/small-tags/?page=9", 45)):
+        queries = count_queries(lambda u=url: client.get(u))
+        assert len(queries) == 1, queries
+        body = client.get(url).json()
+        assert (body["count"], body["count_is_estimate"], body["next"]) == (count, False, None)
+    Tag.objects.all().delete()
+    assert len(count_queries(lambda: client.get("/scoping/tags/"))) == 1
+    assert client.get("/scoping/tags/").json()["count"] == 0
+
+
+def test_past_the_exact_limit_the_page_skips_the_count_query(tags: list[Tag]) -> None:
+    # Page 3 of 5 rows, fetched with one row more, shows that 16 rows exist: more than
+    # the limit of 10 already, so the estimate's EXPLAIN alone follows the page's query.
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    client = APIClient()
+    for url, sql in (
+        ("/scoping/small-tags/?page=3", "EXPLAIN"),
+        ("/scoping/capped-tags/?page=3", None),
+    ):
+        queries = count_queries(lambda u=url: client.get(u))
+        assert [q for q in queries if "COUNT(" in q.upper()] == [], queries
+        assert len(queries) == (2 if sql else 1), queries
+        assert sql is None or queries[-1].startswith(sql)
+    assert _get("/scoping/small-tags/?page=3").json()["count"] == 45
+    assert _get("/scoping/capped-tags/?page=3").json()["count"] == 10
+    # Page 1 shows 6 rows: the count up to the limit runs, then the estimate.
+    assert len(count_queries(lambda: client.get("/scoping/small-tags/"))) == 3
+
+
+def test_the_estimate_is_never_below_the_rows_seen(tags: list[Tag]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    # Rows the statistics have never seen: the planner guesses about one.
+    Tag.objects.bulk_create(
+        Tag(organization=tags[0].organization, name=f"zz{i}") for i in range(30)
+    )
+    paginator = SmallCountPagination()
+    request = Request(APIRequestFactory().get("/", {"page": 4}))
+    rows = paginator.paginate_queryset(
+        Tag.objects.filter(name__startswith="zz").order_by("id"), request
+    )
+    assert rows is not None
+    assert len(rows) == 5
+    response = paginator.get_paginated_response([]).data
+    assert (response["count"], response["count_is_estimate"]) == (21, True)
 
 
 def test_response_schema_lists_every_key() -> None:
