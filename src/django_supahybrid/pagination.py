@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from django_supahybrid._compat import one_row_per_object
+from django_supahybrid._compat import counts_by_key, one_row_per_object
 from django_supahybrid.conf import app_settings
 
 __all__ = ["FeedCursorPagination", "StandardPagination"]
@@ -166,12 +166,19 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
             return len(queryset), False
         if not self._has_next:
             return seen, False
+        estimate = strategy == "estimate" and connections[queryset.db].vendor == "postgresql"
+        if seen > limit and not estimate:
+            return limit, True
         plain = queryset.order_by()
+        if counts_by_key(plain):
+            # The keys count the same rows without the annotations' columns: a correlated
+            # subquery among them would otherwise run for every row counted.
+            plain = plain.values("pk")
         if seen <= limit:
             capped = plain[: limit + 1].count()
             if capped <= limit:
                 return capped, False
-        if strategy == "estimate" and connections[plain.db].vendor == "postgresql":
+        if estimate:
             return max(_planner_estimate(plain), limit + 1, seen), True
         return limit, True
 

@@ -8,10 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import UnorderedObjectListWarning
 from django.db import connection
-from django.db.models import Count, F
-from django.db.models.functions import Lower
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Value, Window
+from django.db.models.functions import Lower, RowNumber
 from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -310,6 +311,11 @@ def campaigns(db: None) -> list[Campaign]:
     return rows
 
 
+def _tag_names() -> ArraySubquery:
+    tags = Campaign.tags.through.objects.filter(campaign_id=OuterRef("pk"))
+    return ArraySubquery(tags.order_by("tag__name").values("tag__name"))
+
+
 class _Plain(StandardPagination):
     deferred_join = False
 
@@ -464,3 +470,48 @@ def test_scoped_views_page_deep_with_the_same_rows_and_queries(
     }  # fmt: skip
     assert costs[0] == costs[None]
     assert deferred == {None: False, 0: True}
+
+
+class _Series(Func):
+    """``generate_series(1, 2)``: a set-returning annotation, two rows per campaign."""
+
+    function = "generate_series"
+    set_returning = True
+    output_field = IntegerField()
+
+
+@pytest.mark.parametrize(
+    ("make", "by_key"),
+    [
+        (lambda: Campaign.objects.order_by("id"), True),
+        (lambda: Campaign.objects.annotate(n=_tag_names()).order_by("id"), True),
+        (lambda: Campaign.objects.filter(tags__name__in=["t0", "t1"]).order_by("id"), True),
+        (lambda: Campaign.objects.annotate(t=F("tags__name")).order_by("id"), True),
+        (lambda: Campaign.objects.annotate(t=F("tags__name")).order_by("id").distinct(), False),
+        (lambda: Campaign.objects.annotate(n=Count("tags")).order_by("id"), False),
+        (lambda: Campaign.objects.annotate(s=_Series(Value(1), Value(2))).order_by("id"), False),
+        (
+            lambda: Campaign.objects.annotate(r=Window(RowNumber(), partition_by="district"))
+            .filter(r__lte=2)
+            .order_by("id"),
+            False,
+        ),
+    ],
+    ids=[
+        "plain", "correlated subquery", "to-many filter", "to-many annotation", "distinct",
+        "aggregate", "set-returning", "window filter",
+    ],
+)  # fmt: skip
+def test_counts_stay_exact_and_leave_out_what_does_not_decide_the_rows(
+    campaigns: list[Campaign], make: Any, by_key: bool
+) -> None:
+    queryset = make()
+    total = len(list(queryset))
+    rows, sql = _page(queryset, 1, size=5)
+    assert len(rows) == 5
+    paginator = StandardPagination()
+    paginator.paginate_queryset(queryset, Request(APIRequestFactory().get("/", {"page_size": 5})))
+    assert paginator.get_paginated_response([]).data["count"] == total
+    [count] = [q for q in sql if q.startswith("SELECT COUNT(")]
+    # Counted by key, the count selects the key alone: no annotation, no joined columns.
+    assert ('"pk" FROM' in count and "ARRAY" not in count) is by_key, count
