@@ -271,9 +271,8 @@ def run(quick: bool) -> str:
         "Campaign list (campaign + creator + district + constituency; two organizations",
         "with 1,000 campaigns each), in process (Django test client, one thread). *naive*",
         "filters by `request.user.profile.organization` and lets the serializer load each",
-        "relation row by row; *with_relations()* is `OrganizationScopedMixin` (the page,",
-        "the campaigns' tags prefetched and scoped, and the count). A page of 1,000 rows is",
-        "the organization's last, whose rows give the count: it needs no count query.",
+        "relation row by row; *with_relations()* is `OrganizationScopedMixin` (the third",
+        "query prefetches the campaigns' tags, scoped).",
         "",
         common.table(
             ["queryset", "rows per page", "queries per request", "requests/s", "ratio to floor"],

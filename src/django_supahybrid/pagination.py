@@ -154,9 +154,9 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
     def _count_rows(self, queryset: Any, seen: int) -> tuple[int, bool]:
         """``(count, is_estimate)``; ``seen`` rows up to the end of the fetched window exist.
 
-        The page's own query already tells what a count query would: on the last page
-        (no row after it) the count is ``seen``, exact; when ``seen`` is above the exact
-        limit, counting up to the limit would only say "more", so that query is skipped.
+        When ``seen`` is above the exact limit, counting up to the limit could only say
+        "more", so that query is skipped. The last page still counts, so that a page costs
+        the same queries whether or not it is the last.
         """
         limit = self.exact_count_limit
         if limit is None:
@@ -164,8 +164,6 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
         strategy = self.large_count or app_settings().PAGINATION_LARGE_COUNT
         if not isinstance(queryset, models.QuerySet):
             return len(queryset), False
-        if not self._has_next:
-            return seen, False
         estimate = strategy == "estimate" and connections[queryset.db].vendor == "postgresql"
         if seen > limit and not estimate:
             return limit, True
