@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import connection, transaction
-from django.db.models import Count
-from django.db.models.functions import Lower
+from django.db.models import Count, Func, IntegerField, Value, Window
+from django.db.models.functions import Lower, RowNumber
 from django.test import RequestFactory
 from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
@@ -23,6 +23,12 @@ from rest_framework.request import Request
 from django_supahybrid import _compat
 from django_supahybrid.cache import cache_config
 from tests.testapp.models import Campaign
+
+
+class _Series(Func):
+    function = "generate_series"
+    set_returning = True
+    output_field = IntegerField()
 
 
 def test_strict_cache_unwraps_a_cache_that_ignores_errors(settings: Any) -> None:
@@ -126,3 +132,23 @@ def test_one_row_per_object(make: Any, expected: bool) -> None:
     assert _compat.one_row_per_object(queryset) is expected
     if sql_before is not None:
         assert str(queryset.query) == sql_before  # the queryset itself is left as it was
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda: Campaign.objects.order_by("id"), True),
+        (lambda: Campaign.objects.annotate(n=Lower("name")), True),
+        (lambda: Campaign.objects.filter(tags__name="t"), True),  # keys repeat as rows do
+        (lambda: Campaign.objects.distinct(), False),
+        (lambda: Campaign.objects.union(Campaign.objects.all()), False),
+        (lambda: Campaign.objects.annotate(n=Count("tags")), False),
+        (lambda: Campaign.objects.values("name").annotate(n=Count("id")), False),
+        (lambda: Campaign.objects.extra(select={"one": "1"}), False),
+        (lambda: Campaign.objects.extra(tables=["testapp_tag"]), False),
+        (lambda: Campaign.objects.annotate(r=Window(RowNumber())), False),
+        (lambda: Campaign.objects.annotate(s=_Series(Value(1), Value(2))), False),
+    ],
+)
+def test_counts_by_key(make: Any, expected: bool) -> None:
+    assert _compat.counts_by_key(make()) is expected

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 __all__ = [
     "atomic_depth",
     "cache_error_name",
+    "counts_by_key",
     "django_request",
     "last_on_commit",
     "native_pools",
@@ -97,6 +98,34 @@ def django_request(request: Request | HttpRequest) -> HttpRequest:
     djangorestframework 3.16.
     """
     return request._request if isinstance(request, Request) else request
+
+
+def counts_by_key(queryset: QuerySet[Any]) -> bool:
+    """Whether ``queryset.values("pk")`` has as many rows as ``queryset``.
+
+    ``values("pk")`` keeps the filters and their joins and leaves out the selected
+    columns and annotations, so a count over it counts the same rows unless those decide
+    the rows: ``distinct()``, set operations, grouping or aggregation, ``extra()``, and
+    annotations that return a set of rows or are window functions. Checked without
+    compiling the query. Private API: the ``Query`` attributes ``distinct``,
+    ``combinator``, ``group_by``, ``extra``, ``extra_tables`` and ``annotations``, and the
+    expressions' ``contains_aggregate``, ``contains_over_clause`` and ``set_returning``,
+    checked with Django 5.2.
+    """
+    query = queryset.query
+    return not (
+        query.distinct
+        or query.combinator
+        or query.group_by is not None
+        or query.extra
+        or query.extra_tables
+        or any(
+            getattr(annotation, "contains_aggregate", True)
+            or getattr(annotation, "contains_over_clause", True)
+            or getattr(annotation, "set_returning", False)
+            for annotation in query.annotations.values()
+        )
+    )
 
 
 def socket_reporting_opener(

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from django_supahybrid._compat import one_row_per_object
+from django_supahybrid._compat import counts_by_key, one_row_per_object
 from django_supahybrid.conf import app_settings
 
 __all__ = ["FeedCursorPagination", "StandardPagination"]
@@ -113,7 +113,7 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
             raise NotFound(_("Page %(page)d is past the end of the results.") % {"page": number})
         self._number, self._size = number, size
         self._has_next = len(rows) > size
-        self._count, self._estimated = self._count_rows(queryset)
+        self._count, self._estimated = self._count_rows(queryset, offset + len(rows))
         return rows[:size]
 
     def _window(self, queryset: Any, offset: int, limit: int) -> list[Any]:
@@ -151,19 +151,33 @@ class StandardPagination(_PageSizeMixin, PageNumberPagination):
             raise ValidationError({self.page_query_param: [_("Expected a whole number from 1.")]})
         return number
 
-    def _count_rows(self, queryset: Any) -> tuple[int, bool]:
+    def _count_rows(self, queryset: Any, seen: int) -> tuple[int, bool]:
+        """``(count, is_estimate)``; ``seen`` rows up to the end of the fetched window exist.
+
+        When ``seen`` is above the exact limit, counting up to the limit could only say
+        "more", so that query is skipped. The last page still counts, so that a page costs
+        the same queries whether or not it is the last.
+        """
         limit = self.exact_count_limit
         if limit is None:
             limit = app_settings().PAGINATION_EXACT_COUNT_LIMIT
         strategy = self.large_count or app_settings().PAGINATION_LARGE_COUNT
         if not isinstance(queryset, models.QuerySet):
             return len(queryset), False
+        estimate = strategy == "estimate" and connections[queryset.db].vendor == "postgresql"
+        if seen > limit and not estimate:
+            return limit, True
         plain = queryset.order_by()
-        capped = plain[: limit + 1].count()
-        if capped <= limit:
-            return capped, False
-        if strategy == "estimate" and connections[plain.db].vendor == "postgresql":
-            return max(_planner_estimate(plain), limit + 1), True
+        if counts_by_key(plain):
+            # The keys count the same rows without the annotations' columns: a correlated
+            # subquery among them would otherwise run for every row counted.
+            plain = plain.values("pk")
+        if seen <= limit:
+            capped = plain[: limit + 1].count()
+            if capped <= limit:
+                return capped, False
+        if estimate:
+            return max(_planner_estimate(plain), limit + 1, seen), True
         return limit, True
 
     def get_paginated_response(self, data: Any) -> Response:

@@ -8,10 +8,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import UnorderedObjectListWarning
 from django.db import connection
-from django.db.models import Count, F
-from django.db.models.functions import Lower
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Value, Window
+from django.db.models.functions import Lower, RowNumber
 from django.test.utils import CaptureQueriesContext
 from drf_spectacular.generators import SchemaGenerator
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -172,6 +173,44 @@ def test_two_queries_per_page_whatever_the_depth(tags: list[Tag]) -> None:
         assert len(count_queries(lambda p=page: client.get(f"/scoping/tags/?page={p}"))) == 2
 
 
+def test_past_the_exact_limit_the_page_skips_the_count_query(tags: list[Tag]) -> None:
+    # Page 3 of 5 rows, fetched with one row more, shows that 16 rows exist: more than
+    # the limit of 10 already, so the estimate's EXPLAIN alone follows the page's query.
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    client = APIClient()
+    for url, sql in (
+        ("/scoping/small-tags/?page=3", "EXPLAIN"),
+        ("/scoping/capped-tags/?page=3", None),
+    ):
+        queries = count_queries(lambda u=url: client.get(u))
+        assert [q for q in queries if "COUNT(" in q.upper()] == [], queries
+        assert len(queries) == (2 if sql else 1), queries
+        assert sql is None or queries[-1].startswith(sql)
+    assert _get("/scoping/small-tags/?page=3").json()["count"] == 45
+    assert _get("/scoping/capped-tags/?page=3").json()["count"] == 10
+    # Page 1 shows 6 rows: the count up to the limit runs, then the estimate.
+    assert len(count_queries(lambda: client.get("/scoping/small-tags/"))) == 3
+
+
+def test_the_estimate_is_never_below_the_rows_seen(tags: list[Tag]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Tag._meta.db_table}")
+    # Rows the statistics have never seen: the planner guesses about one.
+    Tag.objects.bulk_create(
+        Tag(organization=tags[0].organization, name=f"zz{i}") for i in range(30)
+    )
+    paginator = SmallCountPagination()
+    request = Request(APIRequestFactory().get("/", {"page": 4}))
+    rows = paginator.paginate_queryset(
+        Tag.objects.filter(name__startswith="zz").order_by("id"), request
+    )
+    assert rows is not None
+    assert len(rows) == 5
+    response = paginator.get_paginated_response([]).data
+    assert (response["count"], response["count_is_estimate"]) == (21, True)
+
+
 def test_response_schema_lists_every_key() -> None:
     schema = StandardPagination().get_paginated_response_schema({"type": "array"})
     assert set(schema["properties"]) == {
@@ -257,6 +296,11 @@ def campaigns(db: None) -> list[Campaign]:
     for i, row in enumerate(rows):
         row.tags.set(tags[: i % 3])
     return rows
+
+
+def _tag_names() -> ArraySubquery:
+    tags = Campaign.tags.through.objects.filter(campaign_id=OuterRef("pk"))
+    return ArraySubquery(tags.order_by("tag__name").values("tag__name"))
 
 
 class _Plain(StandardPagination):
@@ -413,3 +457,48 @@ def test_scoped_views_page_deep_with_the_same_rows_and_queries(
     }  # fmt: skip
     assert costs[0] == costs[None]
     assert deferred == {None: False, 0: True}
+
+
+class _Series(Func):
+    """``generate_series(1, 2)``: a set-returning annotation, two rows per campaign."""
+
+    function = "generate_series"
+    set_returning = True
+    output_field = IntegerField()
+
+
+@pytest.mark.parametrize(
+    ("make", "by_key"),
+    [
+        (lambda: Campaign.objects.order_by("id"), True),
+        (lambda: Campaign.objects.annotate(n=_tag_names()).order_by("id"), True),
+        (lambda: Campaign.objects.filter(tags__name__in=["t0", "t1"]).order_by("id"), True),
+        (lambda: Campaign.objects.annotate(t=F("tags__name")).order_by("id"), True),
+        (lambda: Campaign.objects.annotate(t=F("tags__name")).order_by("id").distinct(), False),
+        (lambda: Campaign.objects.annotate(n=Count("tags")).order_by("id"), False),
+        (lambda: Campaign.objects.annotate(s=_Series(Value(1), Value(2))).order_by("id"), False),
+        (
+            lambda: Campaign.objects.annotate(r=Window(RowNumber(), partition_by="district"))
+            .filter(r__lte=2)
+            .order_by("id"),
+            False,
+        ),
+    ],
+    ids=[
+        "plain", "correlated subquery", "to-many filter", "to-many annotation", "distinct",
+        "aggregate", "set-returning", "window filter",
+    ],
+)  # fmt: skip
+def test_counts_stay_exact_and_leave_out_what_does_not_decide_the_rows(
+    campaigns: list[Campaign], make: Any, by_key: bool
+) -> None:
+    queryset = make()
+    total = len(list(queryset))
+    rows, sql = _page(queryset, 1, size=5)
+    assert len(rows) == 5
+    paginator = StandardPagination()
+    paginator.paginate_queryset(queryset, Request(APIRequestFactory().get("/", {"page_size": 5})))
+    assert paginator.get_paginated_response([]).data["count"] == total
+    [count] = [q for q in sql if q.startswith("SELECT COUNT(")]
+    # Counted by key, the count selects the key alone: no annotation, no joined columns.
+    assert ('"pk" FROM' in count and "ARRAY" not in count) is by_key, count
