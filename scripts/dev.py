@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import shlex
@@ -181,6 +182,10 @@ def serve(args: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     opts = parser.parse_args(args)
+    # Django's lines (migrate's, runserver's "Quit the server with CONTROL-C") reach a pipe
+    # as they are written, not when a block fills: runserver never fills one.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     with services_stopped_at_exit():
         try:
             _start_services()
@@ -237,7 +242,6 @@ def _migrate_seed_and_run(host: str, port: int) -> int:
 
 def _demo_token() -> str | None:
     """A development access token for the first demo admin (debug mode only), or None."""
-    import io
 
     from django.core.management import CommandError, call_command
 

@@ -168,17 +168,18 @@ def one_row_per_object(queryset: QuerySet[Any]) -> bool:
     """Whether ``queryset`` selects each row of its table at most once, in one plain query.
 
     False for ``distinct()``, ``union()`` and the other set operations, aggregation
-    (``GROUP BY``), a slice, ``select_for_update()``, ``extra()``, random ordering, and a
-    join along a to-many relation (a reverse foreign key, a many-to-many or a generic
-    relation) made by a filter, an annotation or the ordering, since any of those can
-    repeat or merge rows. Compiling the query of ``values("pk")`` sets up the joins the
-    ordering needs, so they are seen too (``select_related`` follows only single-valued
-    relations, and leaving it out keeps the compilation cheap).
+    (``GROUP BY``), a slice, ``select_for_update()``, ``extra()`` with ``select``,
+    ``tables`` (a cross join) or ``order_by`` (its ``where`` alone only filters), random
+    ordering, and a join along a to-many relation (a reverse foreign key, a many-to-many
+    or a generic relation) made by a filter, an annotation or the ordering, since any of
+    those can repeat or merge rows. Compiling the query of ``values("pk")`` sets up the
+    joins the ordering needs, so they are seen too (``select_related`` follows only
+    single-valued relations, and leaving it out keeps the compilation cheap).
 
     Private API: the ``Query`` attributes ``distinct``, ``combinator``, ``group_by``,
-    ``is_sliced``, ``select_for_update``, ``extra``, ``extra_order_by``, ``order_by``,
-    ``annotations`` and ``alias_map``, and ``Join.join_field``, checked with Django 5.2,
-    6.0 and 6.1.
+    ``is_sliced``, ``select_for_update``, ``extra``, ``extra_tables``, ``extra_order_by``,
+    ``order_by``, ``annotations`` and ``alias_map``, and ``Join.join_field``, checked with
+    Django 5.2, 6.0 and 6.1.
     """
     query = queryset.query
     if (
@@ -188,6 +189,7 @@ def one_row_per_object(queryset: QuerySet[Any]) -> bool:
         or query.is_sliced
         or query.select_for_update
         or query.extra
+        or query.extra_tables
         or query.extra_order_by
         or "?" in query.order_by
         or any(getattr(a, "contains_aggregate", False) for a in query.annotations.values())

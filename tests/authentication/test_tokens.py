@@ -402,6 +402,34 @@ def test_deeply_nested_json_is_malformed(part: str) -> None:
         unverified_payload(token)
 
 
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize(("opener", "closer"), [("[", "]"), ('{"a":', "}")])
+def test_json_up_to_100_levels_deep_is_read_deeper_is_malformed(
+    part: str, opener: str, closer: str
+) -> None:
+    # The same on every Python (3.13's json parses any depth, 3.11's stops near 1,000).
+    # The outer object is the first level: "x" adds 99 more, then 100.
+    def token(levels: int) -> str:
+        deep = opener * levels + "1" + closer * levels
+        header, payload = '{"alg":"HS256"}', json.dumps(make_claims(issuer=ISSUER))
+        if part == "header":
+            header = '{"alg":"HS256","x":' + deep + "}"
+        else:
+            payload = payload[:-1] + ', "x": ' + deep + "}"
+        return _signed(header, payload)
+
+    assert verify_token(token(99)).sub
+    assert _refused(token(100)) == "malformed"
+    with pytest.raises(TokenError):
+        unverified_payload(token(100))
+
+
+def test_many_shallow_brackets_are_not_depth() -> None:
+    claims = {**make_claims(issuer=ISSUER), "x": [[]] * 150, "y": "[{" * 150}
+    token = _signed('{"alg":"HS256"}', json.dumps(claims))
+    assert verify_token(token).raw["x"] == [[]] * 150
+
+
 def test_minimum_aal(configure: Configure) -> None:
     configure(JWT_MIN_AAL="aal2")
     assert verify_token(mint_token(make_claims(issuer=ISSUER, aal="aal2"), secret=SECRET))

@@ -46,6 +46,9 @@ _MAX_DATE = 2**53
 #: Claims that decide something: a string when present (``null`` counts as absent).
 _STRING_CLAIMS = ("iss", "sub", "role", "session_id", "aal", "client_id")
 _API_KEY_PREFIXES = ("sb_publishable_", "sb_secret_")
+#: Deeper JSON is malformed on every Python: 3.11's json gives up near 1,000 levels,
+#: 3.13's parses any depth, and pickle (the shared cache) fails a few thousand deep.
+_MAX_JSON_DEPTH = 100
 _AAL = re.compile(r"aal(\d)")
 
 _MESSAGES: dict[str, Promise] = {
@@ -148,7 +151,26 @@ def _b64json(segment: str) -> dict[str, Any]:
         raise TokenError("malformed") from None
     if not isinstance(value, dict):
         raise TokenError("malformed")
+    # Each level opens a bracket: fewer brackets than the limit need no walk.
+    if raw.count(b"[") + raw.count(b"{") > _MAX_JSON_DEPTH and _depth(value) > _MAX_JSON_DEPTH:
+        raise TokenError("malformed")
     return value
+
+
+def _depth(value: object) -> int:
+    """How many arrays and objects deep ``value`` nests (1 for a flat object)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _split(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
