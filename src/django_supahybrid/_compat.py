@@ -227,15 +227,18 @@ def compile_get(queryset: QuerySet[Any], marker: Any) -> CompiledGet | None:
     Private API: ``QuerySet._iterable_class`` and ``_prefetch_related_lookups``; the
     ``Query`` attributes ``where``, ``extra_select`` and ``deferred_loading``; the
     compiler's ``as_sql()``, ``select``, ``klass_info``, ``annotation_col_map`` and
-    ``get_converters()`` (as ``ModelIterable`` uses them), checked with Django 5.2, 6.0
-    and 6.1.
+    ``get_converters()`` (as ``ModelIterable`` uses them), and 6.1's
+    ``QuerySet._fetch_mode``, checked with Django 5.2, 6.0 and 6.1.
     """
     query = queryset.query
     # Typed Any: the stubs know neither the private attributes nor lookups as children.
     last: Any = query.where.children[-1] if query.where.children else None
     untyped: Any = queryset
+    # Django 6.1's fetch modes: only the default one, which from_db() leaves as it is.
+    default_mode = getattr(QuerySet(model=queryset.model), "_fetch_mode", None)
     if (
         untyped._iterable_class is not ModelIterable
+        or getattr(untyped, "_fetch_mode", None) is not default_mode
         or untyped._prefetch_related_lookups
         or query.select_related
         or query.extra_select
