@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +40,13 @@ class _Base(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
+
+
+class FloorView(_Base):
+    """No authentication: the floor, at the same URL depth as the cases."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
 
 
 class SupabaseView(_Base):

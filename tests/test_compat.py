@@ -6,15 +6,17 @@ and names it; ``src/django_supahybrid/_compat.py`` is the one place to adapt.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import connection, transaction
-from django.db.models import Count, Func, IntegerField, Value, Window
+from django.db.models import Count, Func, IntegerField, Q, Value, Window
 from django.db.models.functions import Lower, RowNumber
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -22,7 +24,7 @@ from rest_framework.request import Request
 
 from django_supahybrid import _compat
 from django_supahybrid.cache import cache_config
-from tests.testapp.models import Campaign
+from tests.testapp.models import Campaign, ListedUser
 
 
 class _Series(Func):
@@ -155,3 +157,66 @@ def test_one_row_per_object(make: Any, expected: bool) -> None:
 )
 def test_counts_by_key(make: Any, expected: bool) -> None:
     assert _compat.counts_by_key(make()) is expected
+
+
+@pytest.mark.django_db
+def test_compile_get_runs_the_compiled_query_for_any_value() -> None:
+    marker = uuid.uuid4()
+    compiled = _compat.compile_get(ListedUser._base_manager.filter(supabase_id=marker), marker)
+    assert compiled is not None
+    first = ListedUser.objects.create(
+        supabase_id=uuid.uuid4(), handle="ada", preferences={"theme": "dark"}
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = compiled.get(first.supabase_id)
+        assert compiled.get(uuid.uuid4()) is None
+    assert len(queries) == 2
+    assert isinstance(found, ListedUser)
+    assert (found.pk, found.handle, found.preferences) == (first.pk, "ada", {"theme": "dark"})
+    assert (found._state.db, found._state.adding) == ("default", False)
+
+
+@pytest.mark.django_db
+def test_compile_get_raises_as_get_for_more_than_one() -> None:
+    compiled = _compat.compile_get(User.objects.filter(email="marker"), "marker")
+    assert compiled is not None
+    User.objects.create(username="a", email="twice@example.com")
+    User.objects.create(username="b", email="twice@example.com")
+    with pytest.raises(User.MultipleObjectsReturned):
+        compiled.get("twice@example.com")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: User.objects.select_related("supabase_identity").filter(email=m),
+        lambda m: User.objects.annotate(n=Lower("email")).filter(email=m),
+        lambda m: User.objects.only("email").filter(email=m),
+        lambda m: User.objects.extra(select={"one": "1"}).filter(email=m),
+        lambda m: User.objects.prefetch_related("groups").filter(email=m),
+        lambda m: User.objects.values("email").filter(email=m),
+        lambda m: User.objects.filter(email=m).exclude(username="x"),
+        lambda m: User.objects.filter(email__iexact=m),
+        lambda m: User.objects.filter(Q(email=m) | Q(username=m)),
+        lambda m: User.objects.all(),
+        lambda m: User.objects.filter(pk__in=[]).filter(email=m),
+        lambda m: User.objects.filter(username=m).filter(email=m),
+    ],
+    ids=[
+        "select_related",
+        "annotate",
+        "only",
+        "extra",
+        "prefetch_related",
+        "values",
+        "exclude last",
+        "not exact",
+        "or",
+        "no filter",
+        "empty",
+        "marker twice",
+    ],
+)
+@pytest.mark.django_db
+def test_compile_get_declines_what_is_more_than_plain(make: Any) -> None:
+    assert _compat.compile_get(make("marker@example.com"), "marker@example.com") is None

@@ -6,6 +6,7 @@ each one against the installed versions, so an upgrade that changes one fails th
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import socket
 import urllib.request
@@ -13,14 +14,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import ForeignObjectRel, QuerySet
+from django.db.models import ForeignObjectRel, Model, QuerySet
+from django.db.models.lookups import Exact
+from django.db.models.query import ModelIterable
 from django.http import HttpRequest
 from rest_framework.request import Request
 
 __all__ = [
+    "CompiledGet",
     "atomic_depth",
     "cache_error_name",
+    "compile_get",
     "counts_by_key",
     "django_request",
     "last_on_commit",
@@ -207,3 +213,115 @@ def one_row_per_object(queryset: QuerySet[Any]) -> bool:
         if isinstance(relation, ForeignObjectRel) and not relation.field.unique:
             return False
     return True
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledGet:
+    """The SQL of ``queryset.filter(<lookup>=<value>)``, compiled once, run for any value."""
+
+    model: type[Model]
+    alias: str
+    sql: str
+    params: tuple[Any, ...]
+    slot: int  # the index in ``params`` of the looked-up value
+    lookup: Exact  # prepares a value as the compiled query prepared the marker
+    names: list[str]  # the attribute names of the selected columns, in order
+    converters: list[tuple[int, list[Callable[..., Any]], Any]]
+
+    def get(self, value: Any) -> Model | None:
+        """The object whose lookup equals ``value``, or ``None``; one query.
+
+        Raises the model's ``MultipleObjectsReturned`` for more than one, as ``get()``.
+        """
+        connection = connections[self.alias]
+        params = list(self.params)
+        field = self.lookup.lhs.output_field
+        params[self.slot] = field.get_db_prep_value(
+            field.get_prep_value(value), connection, prepared=True
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchmany(2)
+        if len(rows) > 1:
+            model: Any = self.model  # the stubs know the exception on concrete models only
+            raise model.MultipleObjectsReturned(
+                f"get() returned more than one {model._meta.object_name}"
+            )
+        if not rows:
+            return None
+        values = list(rows[0])
+        for index, functions, expression in self.converters:
+            for function in functions:
+                values[index] = function(values[index], expression, connection)
+        return self.model.from_db(self.alias, self.names, values)
+
+
+def compile_get(queryset: QuerySet[Any], marker: Any) -> CompiledGet | None:
+    """``queryset``, whose last filter is ``<lookup>=marker``, compiled for reuse.
+
+    What ``get()`` costs in Python, building and compiling the query, is paid once; each
+    run costs the query and the objects. ``None`` when the queryset is more than a plain
+    selection of its model's columns (``select_related``, annotations, deferred fields,
+    ``extra``, prefetching, another iterable class), or when the marker's parameter
+    cannot be told apart: the caller then uses the ORM.
+
+    Private API: ``QuerySet._iterable_class`` and ``_prefetch_related_lookups``; the
+    ``Query`` attributes ``where``, ``extra_select`` and ``deferred_loading``; the
+    compiler's ``as_sql()``, ``select``, ``klass_info``, ``annotation_col_map`` and
+    ``get_converters()`` (as ``ModelIterable`` uses them), and 6.1's
+    ``QuerySet._fetch_mode``, checked with Django 5.2, 6.0 and 6.1.
+    """
+    query = queryset.query
+    # Typed Any: the stubs know neither the private attributes nor lookups as children.
+    last: Any = query.where.children[-1] if query.where.children else None
+    untyped: Any = queryset
+    # Django 6.1's fetch modes: only the default one, which from_db() leaves as it is.
+    default_mode = getattr(QuerySet(model=queryset.model), "_fetch_mode", None)
+    if (
+        untyped._iterable_class is not ModelIterable
+        or getattr(untyped, "_fetch_mode", None) is not default_mode
+        or untyped._prefetch_related_lookups
+        or query.select_related
+        or query.extra_select
+        or query.deferred_loading != (frozenset(), True)
+        or not isinstance(last, Exact)
+        or query.where.connector != "AND"
+        or query.where.negated
+    ):
+        return None
+    alias = queryset.db
+    compiler = query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return None
+    select, klass_info = compiler.select, compiler.klass_info
+    if (
+        compiler.annotation_col_map
+        or klass_info is None
+        or klass_info.get("related_klass_infos")
+        or klass_info["select_fields"] != list(range(len(select)))
+    ):
+        return None
+    field = last.lhs.output_field
+    prepared = field.get_db_prep_value(
+        field.get_prep_value(marker), compiler.connection, prepared=True
+    )
+    slots = [index for index, param in enumerate(params) if param == prepared]
+    if len(slots) != 1:
+        return None
+    columns = [column for column, _, _ in select]
+    converters = [
+        (index, functions, expression)
+        for index, (functions, expression) in compiler.get_converters(columns).items()
+    ]
+    return CompiledGet(
+        model=queryset.model,
+        alias=alias,
+        sql=sql,
+        params=tuple(params),
+        slot=slots[0],
+        lookup=last,
+        names=[column.target.attname for column in columns],
+        converters=converters,
+    )

@@ -20,7 +20,7 @@ from django_supahybrid.authentication.tokens import SupabaseClaims, TokenError
 from django_supahybrid.models import SupabaseIdentity
 from django_supahybrid.testing import make_claims
 from tests.authentication.conftest import ISSUER, Configure
-from tests.testapp.models import HandleUser, UUIDUser
+from tests.testapp.models import HandleUser, ListedUser, UUIDUser
 
 pytestmark = pytest.mark.usefixtures("configure")
 
@@ -123,6 +123,39 @@ def test_custom_user_without_email_field(configure: Configure) -> None:
         assert isinstance(user, HandleUser)
         assert user.handle == str(claims.sub)
         assert users.subs_of_user(HandleUser(handle="x")) == []
+
+
+@pytest.mark.django_db
+def test_the_lookup_is_compiled_once_and_reads_what_the_orm_reads() -> None:
+    claims = _claims()
+    created = users.resolve_user(claims)
+    User.objects.filter(pk=created.pk).update(first_name="Ada")
+    with CaptureQueriesContext(connection) as queries:
+        found = users.resolve_user(claims)
+    assert len(queries) == 1
+    assert users._compiled[(User, "supabase_identity__sub", "default")] is not None
+    expected = User.objects.get(pk=created.pk)
+    assert type(found) is User
+    assert found.__dict__.keys() == expected.__dict__.keys()
+    assert all(
+        getattr(found, name) == getattr(expected, name)
+        for name in expected.__dict__
+        if name != "_state"
+    )
+    assert (found._state.db, found._state.adding) == ("default", False)
+    assert users._lookup(uuid.uuid4(), None) is None
+
+
+@pytest.mark.django_db
+def test_a_default_manager_of_its_own_is_asked_every_time(configure: Configure) -> None:
+    with override_settings(AUTH_USER_MODEL="testapp.ListedUser"):
+        configure(AUTH_USER_UUID_FIELD="supabase_id", AUTH_CREATE_USERS=False)
+        claims = _claims()
+        listed = ListedUser.objects.create(supabase_id=claims.sub, handle="ada")
+        assert users.resolve_user(claims).pk == listed.pk
+        assert users._compiled[(ListedUser, "supabase_id", "default")] is None
+        ListedUser.objects.filter(pk=listed.pk).update(listed=False)
+        assert _refused(claims) == "unknown_user"
 
 
 @pytest.mark.django_db

@@ -283,6 +283,26 @@ class HandleUser(AbstractBaseUser):
     USERNAME_FIELD = "handle"
 
 
+class _ListedUsers(models.Manager["ListedUser"]):
+    """A default manager of its own: it hides the users taken off the list."""
+
+    def get_queryset(self) -> models.QuerySet[ListedUser]:
+        return super().get_queryset().filter(listed=True)
+
+
+class ListedUser(AbstractBaseUser):
+    """A custom user model whose default manager filters, with a field read by a converter."""
+
+    supabase_id = models.UUIDField(unique=True)
+    handle = models.CharField(max_length=64, unique=True)
+    listed = models.BooleanField(default=True)
+    preferences = models.JSONField(default=dict)  # JSONField.from_db_value: a converter
+
+    objects = _ListedUsers()
+
+    USERNAME_FIELD = "handle"
+
+
 class SupabaseProfile(models.Model):
     """A profile row holding the Supabase user id (``"supabase_profile__supabase_uid"``)."""
 

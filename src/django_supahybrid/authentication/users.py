@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, router, transaction
-from django.db.models import Model
+from django.db.models import Manager, Model
 
+from django_supahybrid._compat import CompiledGet, compile_get
 from django_supahybrid.authentication.signals import supabase_user_created
 from django_supahybrid.authentication.tokens import SupabaseClaims, TokenError
 from django_supahybrid.conf import app_settings
@@ -27,12 +28,34 @@ __all__ = ["resolve_user", "subs_of_user"]
 logger = logging.getLogger(__name__)
 
 
+#: The compiled lookup of each (user model, lookup path, database alias); ``None`` for a
+#: default manager too elaborate to compile once (the ORM then builds the query each time).
+_compiled: dict[tuple[type[Model], str, str], CompiledGet | None] = {}
+
+
+def _compiled_lookup(user_model: type[Model], path: str, alias: str) -> CompiledGet | None:
+    key = (user_model, path, alias)
+    if key not in _compiled:
+        manager = user_model._default_manager
+        # A manager of its own may filter by the moment (the current tenant, say): its
+        # query is built anew each time, as the ORM would.
+        own = type(manager).get_queryset is not Manager.get_queryset
+        marker = uuid.uuid4()
+        queryset = manager.using(alias).filter(**{path: marker})
+        _compiled[key] = None if own else compile_get(queryset, marker)
+    return _compiled[key]
+
+
 def _lookup(sub: uuid.UUID, field: str | None) -> AbstractBaseUser | None:
     user_model = get_user_model()
-    # One query either way; through the identity it is a join on its unique ``sub``.
-    lookup = {field: sub} if field else {"supabase_identity__sub": sub}
+    # One query either way; through the identity it is a join on its unique ``sub``. The
+    # query is compiled once per process (half the cost of a miss otherwise).
+    path = field or "supabase_identity__sub"
+    compiled = _compiled_lookup(user_model, path, router.db_for_read(user_model))
+    if compiled is not None:
+        return cast(AbstractBaseUser | None, compiled.get(sub))
     try:
-        return user_model._default_manager.get(**lookup)
+        return user_model._default_manager.get(**{path: sub})
     except user_model.DoesNotExist:
         return None
 
