@@ -126,3 +126,39 @@ class TestJoiningATransaction:
             assert connection.in_atomic_block
             assert scalar("SELECT current_user") == REQUEST_ROLE
         _left_clean()
+
+
+def _control(sql: list[str]) -> list[str]:
+    """The transaction control statements, savepoint names left out."""
+    words = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+    return sorted(word for statement in sql for word in words if statement.startswith(word))
+
+
+@pytest.mark.parametrize(
+    ("atomic", "added"),
+    [
+        (False, ["BEGIN", "COMMIT"]),  # the middleware's own transaction
+        (True, ["RELEASE SAVEPOINT", "SAVEPOINT"]),  # the view's becomes a savepoint in it
+    ],
+)
+def test_the_middleware_costs_three_round_trips(
+    atomic: bool,
+    added: list[str],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    subs: dict[str, uuid.UUID],
+) -> None:
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", atomic)
+    client = api(subs["alice"])
+    client.get("/wall/unwalled-campaigns/")  # the token cache warm
+    plain, plain_sql = _statements(lambda: client.get("/wall/unwalled-campaigns/"))
+    settings.MIDDLEWARE = [
+        *settings.MIDDLEWARE,
+        "django_supahybrid.tenancy.wall.TenantWallMiddleware",
+    ]
+    client = api(subs["alice"])  # a client loads the middleware on its first request
+    walled, walled_sql = _statements(lambda: client.get("/wall/unwalled-campaigns/"))
+    assert walled.json()["results"] == plain.json()["results"]
+    assert len(_wall_statements(walled_sql)) == 1
+    assert _control(walled_sql) == sorted(_control(plain_sql) + added)
+    _left_clean()
