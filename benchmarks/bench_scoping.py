@@ -182,8 +182,8 @@ def _pagination(quick: bool) -> tuple[list[list[object]], dict[str, list[float]]
     # then the ordering's (docs/pagination.md). With it the deferred join steps over the
     # skipped rows in the index alone, reading it backward. Ascending on purpose: new rows
     # take ever larger ids, which a descending index receives at its left end, where
-    # each page split leaves two half-full pages (1.8 times the size here, and the
-    # planner then preferred the primary key and the table).
+    # each page split leaves two half-full pages (larger here, and the planner then
+    # preferred the primary key and the table).
     _sql("DROP INDEX IF EXISTS bench_notification_feed")
     _sql("CREATE INDEX bench_notification_feed ON testapp_notification (recipient_id, id)")
     sizes = (10**4, 10**5) if quick else (10**4, 10**5, 10**6)
